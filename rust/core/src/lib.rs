@@ -1,0 +1,16 @@
+//! shotpack-core: per-shot work on packed measurement bits, with no Python in sight.
+//!
+//! The packed layout is Qiskit's `BitArray` layout (see [`layout`]): each shot is a row of
+//! `ceil(num_bits / 8)` bytes, big-endian across bytes, bit `k` at value `1 << (k % 8)` of byte
+//! `num_bytes - 1 - k / 8`.
+#![forbid(unsafe_code)]
+
+pub mod counts;
+pub mod error;
+pub mod expval;
+pub mod json;
+pub mod layout;
+pub mod memory;
+pub mod pack;
+
+pub use error::{Error, Result};

@@ -1,0 +1,28 @@
+//! The one place where `shotpack_core::Error` becomes a Python exception.
+
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::PyErr;
+use shotpack_core::Error;
+
+/// Converts a core error into the Python exception type Qiskit would raise for it.
+pub fn to_py(err: Error) -> PyErr {
+    let msg = err.to_string();
+    match err {
+        Error::Type { .. } => PyTypeError::new_err(msg),
+        Error::Index(_) => PyIndexError::new_err(msg),
+        Error::NotABit { .. } | Error::Shape { .. } | Error::Json { .. } | Error::Value(_) => {
+            PyValueError::new_err(msg)
+        }
+    }
+}
+
+/// `Result<T, core::Error>` -> `PyResult<T>`.
+pub trait IntoPyResult<T> {
+    fn into_py_result(self) -> pyo3::PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for shotpack_core::Result<T> {
+    fn into_py_result(self) -> pyo3::PyResult<T> {
+        self.map_err(to_py)
+    }
+}
