@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Installs shotpack with test and lint extras (builds the Rust extension) and runs every Python test.
+# The README's test command: installs shotpack with its test extras (building the Rust extension
+# once, release profile) and runs every Python test. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q ".[test,dev,qiskit,progress,plot]"
-# Run from the repo root with the installed package, not the source tree (the source tree has no
-# compiled extension); --import-mode=importlib keeps tests/ off sys.path.
+python -m pip install -q ".[test,progress,plot]"
 python -m pytest -q -p no:cacheprovider "$@"
