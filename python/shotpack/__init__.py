@@ -13,7 +13,41 @@ from shotpack._native import __version__
 
 # Public name -> defining module. Names load on first use, so `import shotpack` stays cheap and
 # the client stack (requests, pydantic models) is imported only by users who need it.
-_EXPORTS: dict[str, str] = {}
+_EXPORTS: dict[str, str] = {
+    "BitArray": "shotpack.bit_array",
+    "DataBin": "shotpack.containers",
+    "PubResult": "shotpack.containers",
+    "SamplerPubResult": "shotpack.containers",
+    "PrimitiveResult": "shotpack.containers",
+    "measurements_to_data_bin": "shotpack.measurements",
+    "parse_measurements": "shotpack.measurements",
+    "IQMClient": "shotpack.iqm.client",
+    "IQMBackend": "shotpack.iqm.backend",
+    "IQMJob": "shotpack.iqm.job",
+    "IQMResult": "shotpack.iqm.result",
+    "JobStatus": "shotpack.iqm.job",
+    "Circuit": "shotpack.iqm.models",
+    "Instruction": "shotpack.iqm.models",
+    "CircuitCompilationOptions": "shotpack.iqm.models",
+    "RunResult": "shotpack.iqm.models",
+    "ShotpackError": "shotpack.iqm.errors",
+    "Parameter": "shotpack.parameters",
+    "ParameterExpression": "shotpack.parameters",
+    "Sampler": "shotpack.primitives",
+    "Estimator": "shotpack.primitives",
+    "save": "shotpack.io",
+    "load": "shotpack.io",
+    "PauliSum": "shotpack.observables",
+    "ObservablesArray": "shotpack.observables",
+    "BindingsArray": "shotpack.bindings",
+    "EstimatorPub": "shotpack.pubs",
+    "SamplerPub": "shotpack.pubs",
+    "MeasurementGroup": "shotpack.estimator",
+    "MeasurementPlan": "shotpack.estimator",
+    "plan_measurements": "shotpack.estimator",
+    "evaluate_estimator": "shotpack.estimator",
+    "bitarray_expectation_values": "shotpack.expectation",
+}
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
@@ -32,4 +66,19 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    pass
+    from shotpack.bindings import BindingsArray
+    from shotpack.bit_array import BitArray
+    from shotpack.containers import DataBin, PrimitiveResult, PubResult, SamplerPubResult
+    from shotpack.estimator import (
+        MeasurementGroup,
+        MeasurementPlan,
+        evaluate_estimator,
+        plan_measurements,
+    )
+    from shotpack.expectation import bitarray_expectation_values
+    from shotpack.io import load, save
+    from shotpack.measurements import measurements_to_data_bin, parse_measurements
+    from shotpack.observables import ObservablesArray, PauliSum
+    from shotpack.parameters import Parameter, ParameterExpression
+    from shotpack.primitives import Estimator, Sampler
+    from shotpack.pubs import EstimatorPub, SamplerPub

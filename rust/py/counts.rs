@@ -1,7 +1,179 @@
-//! Bindings for `shotpack_core::counts` (being written; see docs/DEVPLAN.md).
+//! Bindings for `shotpack_core::counts`: counts dicts, int counts dicts and per-shot
+//! bitstrings, built in Rust in Qiskit's first-occurrence order.
+//!
+//! The histogram is computed with the GIL released; only the final Python objects (one key per
+//! distinct outcome) are made with it held.
 
+use std::borrow::Cow;
+
+use numpy::PyReadonlyArrayDyn;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
+use shotpack_core::counts::{count_empty_rows, count_rows, Histogram};
+use shotpack_core::layout::{first_byte_mask, num_bytes, row_to_u64};
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::errors::IntoPyResult;
+use crate::pack::{c_order, lead_rows, packed_shape};
+
+/// Eight characters for every byte value, most significant bit first.
+const BYTE_CHARS: [[u8; 8]; 256] = {
+    let mut t = [[b'0'; 8]; 256];
+    let mut v = 0;
+    while v < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if (v >> (7 - i)) & 1 == 1 {
+                t[v][i] = b'1';
+            }
+            i += 1;
+        }
+        v += 1;
+    }
+    t
+};
+
+/// The row as a bitstring of `num_bits` characters (bit 0 rightmost, padding dropped).
+fn write_bitstring(row: &[u8], num_bits: usize, buf: &mut Vec<u8>) {
+    buf.clear();
+    if let Some((&head, tail)) = row.split_first() {
+        let keep = match num_bits % 8 {
+            0 => 8,
+            r => r,
+        };
+        buf.extend_from_slice(&BYTE_CHARS[usize::from(head & first_byte_mask(num_bits))][8 - keep..]);
+        for &b in tail {
+            buf.extend_from_slice(&BYTE_CHARS[usize::from(b)]);
+        }
+    }
+}
+
+fn bitstring<'py>(py: Python<'py>, row: &[u8], num_bits: usize, buf: &mut Vec<u8>) -> PyResult<Bound<'py, PyString>> {
+    write_bitstring(row, num_bits, buf);
+    let s = std::str::from_utf8(buf).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(PyString::new(py, s))
+}
+
+/// The row as a Python int (padding masked).
+fn row_int<'py>(py: Python<'py>, row: &[u8], num_bits: usize) -> PyResult<Bound<'py, PyAny>> {
+    if num_bits <= 64 {
+        return Ok(row_to_u64(row, num_bits).into_pyobject(py)?.into_any());
+    }
+    let mut masked = row.to_vec();
+    masked[0] &= first_byte_mask(num_bits);
+    if num_bits <= 128 {
+        let v = masked.iter().fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
+        return Ok(v.into_pyobject(py)?.into_any());
+    }
+    py.get_type::<PyInt>()
+        .call_method1("from_bytes", (PyBytes::new(py, &masked), "big"))
+}
+
+/// Histogram of every row of a packed array, plus its bytes in C order.
+fn histogram<'a>(
+    py: Python<'_>,
+    view: &'a numpy::ndarray::ArrayViewD<'_, u8>,
+    rows: usize,
+    num_bits: usize,
+    want_ids: bool,
+) -> PyResult<(Cow<'a, [u8]>, Histogram)> {
+    if num_bytes(num_bits) == 0 {
+        return Ok((Cow::Borrowed(&[]), count_empty_rows(rows, want_ids)));
+    }
+    let (data, h) = py.detach(|| {
+        let data = c_order(view);
+        let h = count_rows(&data, num_bits, want_ids);
+        (data, h)
+    });
+    Ok((data, h.into_py_result()?))
+}
+
+/// `{bitstring: count}` over all rows of a packed `(..., shots, nbytes)` array, in order of
+/// first occurrence (C order over positions, then shots).
+#[pyfunction]
+fn get_counts<'py>(
+    py: Python<'py>,
+    packed: PyReadonlyArrayDyn<'py, u8>,
+    num_bits: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let shape = packed_shape(&packed, num_bits)?;
+    let view = packed.as_array();
+    let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, false)?;
+    let nb = num_bytes(num_bits);
+    let dict = PyDict::new(py);
+    let mut buf = Vec::with_capacity(num_bits);
+    for (&r, &c) in h.first_rows.iter().zip(&h.counts) {
+        let key = bitstring(py, &data[r * nb..(r + 1) * nb], num_bits, &mut buf)?;
+        dict.set_item(key, c)?;
+    }
+    Ok(dict)
+}
+
+/// `{int: count}` over all rows, in order of first occurrence.
+#[pyfunction]
+fn get_int_counts<'py>(
+    py: Python<'py>,
+    packed: PyReadonlyArrayDyn<'py, u8>,
+    num_bits: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let shape = packed_shape(&packed, num_bits)?;
+    let view = packed.as_array();
+    let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, false)?;
+    let nb = num_bytes(num_bits);
+    let dict = PyDict::new(py);
+    for (&r, &c) in h.first_rows.iter().zip(&h.counts) {
+        let key = if nb == 0 {
+            0u64.into_pyobject(py)?.into_any()
+        } else {
+            row_int(py, &data[r * nb..(r + 1) * nb], num_bits)?
+        };
+        dict.set_item(key, c)?;
+    }
+    Ok(dict)
+}
+
+/// One bitstring per row, in C order. Equal outcomes share one (immutable) str object.
+#[pyfunction]
+fn get_bitstrings<'py>(
+    py: Python<'py>,
+    packed: PyReadonlyArrayDyn<'py, u8>,
+    num_bits: usize,
+) -> PyResult<Bound<'py, PyList>> {
+    let shape = packed_shape(&packed, num_bits)?;
+    let view = packed.as_array();
+    let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, true)?;
+    let nb = num_bytes(num_bits);
+    let mut buf = Vec::with_capacity(num_bits);
+    let strings = h
+        .first_rows
+        .iter()
+        .map(|&r| bitstring(py, &data[r * nb..(r + 1) * nb], num_bits, &mut buf))
+        .collect::<PyResult<Vec<_>>>()?;
+    let ids = h.ids.unwrap_or_default();
+    PyList::new(py, ids.iter().map(|&i| &strings[i as usize]))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(get_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(get_int_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(get_bitstrings, m)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitstrings_drop_padding_and_put_bit_zero_last() {
+        let mut buf = Vec::new();
+        write_bitstring(&[0xff, 0x01], 9, &mut buf);
+        assert_eq!(buf, b"100000001");
+        write_bitstring(&[0x05], 3, &mut buf);
+        assert_eq!(buf, b"101");
+        write_bitstring(&[0x80, 0x00], 16, &mut buf);
+        assert_eq!(buf, b"1000000000000000");
+        write_bitstring(&[], 0, &mut buf);
+        assert!(buf.is_empty());
+    }
 }

@@ -52,6 +52,16 @@ pub fn row_to_u64(row: &[u8], num_bits: usize) -> u64 {
     v
 }
 
+/// Writes an integer into a row (bit k of `v` becomes bit k of the row). Bits of `v` above the
+/// row width are dropped; callers pass values that fit.
+#[inline]
+pub fn write_u64_row(v: u64, row: &mut [u8]) {
+    debug_assert!(row.len() <= 8);
+    for (s, b) in row.iter_mut().rev().enumerate() {
+        *b = (v >> (8 * s)) as u8;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +96,9 @@ mod tests {
                 assert_eq!(row[nb - 1 - k / 8], 1 << (k % 8));
                 if bits <= 64 {
                     assert_eq!(row_to_u64(&row, bits), 1u64 << k);
+                    let mut again = vec![0xaau8; nb];
+                    write_u64_row(1u64 << k, &mut again);
+                    assert_eq!(again, row);
                 }
             }
         }

@@ -8,9 +8,11 @@
 pub mod counts;
 pub mod error;
 pub mod expval;
+pub mod grouping;
 pub mod json;
 pub mod layout;
 pub mod memory;
 pub mod pack;
+pub mod registers;
 
 pub use error::{Error, Result};

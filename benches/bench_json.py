@@ -1,0 +1,190 @@
+"""Measurements JSON body -> DataBins: shotpack against the iqm-client + Qiskit pipeline.
+
+The body is the Qiskit-on-IQM layout: one circuit, ``SHOTS`` shots, ``KEYS`` single-bit keys
+``c_{KEYS}_0_{j}`` (about 15 MiB compact). The anchor is what iqm-client and Qiskit do with it:
+``TypeAdapter(list[dict[str, list[list[int]]]]).validate_json``, ``np.array`` per key, then
+``qiskit.primitives.BitArray.from_bool_array`` (per key, or per register after assembling the
+register matrix the way Qiskit-on-IQM's result formatting does).
+
+Run: ``python benches/bench_json.py [--shots N] [--keys K]``. Prints, for registers=False and
+registers=True: medians side by side and their ratio (target 100x), the one-core throughput
+(a subprocess with ``SHOTPACK_NUM_THREADS=1``, target 500 MB/s), and the peak memory of a parse
+(a subprocess: VmHWM from /proc/self/status after resetting it through /proc/self/clear_refs,
+minus the RSS before the body was read, so it covers the body plus everything the parse
+allocates, Rust buffers included; budget: body + 2 x packed output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_time, report  # noqa: E402
+
+KEY_RE = re.compile(r"^(.*)_(\d+)_(\d+)_(\d+)$")
+
+
+def make_body(shots: int, keys: int, *, spaced: bool = False, seed: int = 1234) -> bytes:
+    """The server's JSON for one circuit of single-bit keys, built without Python lists."""
+    rng = np.random.default_rng(seed)
+    shot = b"[0], " if spaced else b"[0],"
+    parts = []
+    for j in range(keys):
+        pattern = np.frombuffer(shot, dtype=np.uint8)
+        buf = np.tile(pattern, shots).reshape(shots, len(shot))
+        buf[:, 1] += rng.integers(0, 2, shots, dtype=np.uint8)
+        sep = b": " if spaced else b":"
+        parts.append(b'"c_%d_0_%d"%s[' % (keys, j, sep) + buf.tobytes()[: -len(shot) + 3] + b"]")
+    return b"[{" + (b", " if spaced else b",").join(parts) + b"}]"
+
+
+def anchor(body: bytes, registers: bool) -> list[object]:
+    """iqm-client's parse, then NumPy and Qiskit's BitArray, as the adapter does it."""
+    from pydantic import TypeAdapter
+    from qiskit.primitives import BitArray, DataBin
+
+    batch = TypeAdapter(list[dict[str, list[list[int]]]]).validate_json(body)
+    out = []
+    for circuit in batch:
+        if not registers:
+            fields = {
+                k: BitArray.from_bool_array(np.array(v), order="little") for k, v in circuit.items()
+            }
+        else:
+            regs: dict[int, tuple[str, np.ndarray]] = {}
+            for key, value in circuit.items():
+                m = KEY_RE.match(key)
+                assert m is not None
+                name, length, idx, clbit = m[1], int(m[2]), int(m[3]), int(m[4])
+                res = np.array(value, dtype=int)
+                _, matrix = regs.setdefault(idx, (name, np.zeros((len(res), length), dtype=int)))
+                matrix[:, clbit] = res[:, 0]
+            fields = {
+                name: BitArray.from_bool_array(matrix, order="little")
+                for _, (name, matrix) in sorted(regs.items())
+            }
+        out.append(DataBin(**fields))
+    return out
+
+
+def ours(body: bytes, registers: bool) -> list[object]:
+    import shotpack
+
+    return list(shotpack.parse_measurements(body, registers=registers))
+
+
+def _status(field: str) -> int:
+    text = Path("/proc/self/status").read_text()
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    assert match is not None
+    return int(match[1]) * 1024
+
+
+def worker_speed(path: str) -> None:
+    body = Path(path).read_bytes()
+    times = {str(reg): median_time(lambda r=reg: ours(body, r), repeat=7) for reg in (False, True)}
+    print(json.dumps(times))
+
+
+def worker_memory(path: str, registers: bool) -> None:
+    import shotpack
+
+    shotpack.parse_measurements(b'[{"c_1_0_0": [[1]]}]', registers=registers)  # load + pool
+    before = _status("VmRSS")
+    body = Path(path).read_bytes()
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    result = shotpack.parse_measurements(body, registers=registers)
+    peak = _status("VmHWM")
+    packed = sum(ba.array.nbytes for d in result for ba in d.values())
+    print(json.dumps({"peak": peak - before, "body": len(body), "packed": packed}))
+
+
+def _subprocess(args: list[str], env: dict[str, str] | None = None) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def check_equal(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert list(x) == list(y)
+        for k in x:
+            assert x[k].num_bits == y[k].num_bits
+            np.testing.assert_array_equal(x[k].array, y[k].array)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shots", type=int, default=200_000)
+    parser.add_argument("--keys", type=int, default=20)
+    parser.add_argument("--anchor-repeat", type=int, default=3)
+    parser.add_argument("--worker", choices=["speed", "memory"])
+    parser.add_argument("--path")
+    parser.add_argument("--registers", type=int, default=0)
+    args = parser.parse_args()
+    if args.worker == "speed":
+        worker_speed(args.path)
+        return
+    if args.worker == "memory":
+        worker_memory(args.path, bool(args.registers))
+        return
+
+    rows = []
+    notes = []
+    for spaced in (False, True):
+        body = make_body(args.shots, args.keys, spaced=spaced)
+        layout = "spaced" if spaced else "compact"
+        mib = len(body) / 2**20
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+            f.write(body)
+            path = f.name
+        try:
+            one_core = _subprocess(
+                ["--worker", "speed", "--path", path], {"SHOTPACK_NUM_THREADS": "1"}
+            )
+            for registers in (False, True):
+                check_equal(anchor(body, registers), ours(body, registers))
+                t_anchor = median_time(
+                    lambda r=registers: anchor(body, r), repeat=args.anchor_repeat, warmup=0
+                )
+                t_ours = median_time(lambda r=registers: ours(body, r), repeat=7)
+                case = (
+                    f"{args.shots}x{args.keys} keys {layout} {mib:.1f} MiB registers={registers}"
+                )
+                rows.append((case, t_anchor, t_ours, 100.0))
+                t1 = one_core[str(registers)]
+                mem = _subprocess(
+                    ["--worker", "memory", "--path", path, "--registers", str(int(registers))]
+                )
+                budget = mem["body"] + 2 * mem["packed"]
+                notes.append(
+                    f"{case}: one core {t1 * 1e3:.1f} ms = {len(body) / t1 / 1e6:.0f} MB/s "
+                    f"(target 500); all cores {len(body) / t_ours / 1e6:.0f} MB/s; peak "
+                    f"{mem['peak'] / 2**20:.1f} MiB vs budget {budget / 2**20:.1f} MiB (body "
+                    f"{mem['body'] / 2**20:.1f} + 2 x packed {mem['packed'] / 2**20:.2f})"
+                )
+        finally:
+            os.unlink(path)
+    report(rows)
+    print()
+    for note in notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()

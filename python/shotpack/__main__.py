@@ -1,0 +1,7 @@
+"""``python -m shotpack``: the ``shotpack`` command."""
+
+import sys
+
+from shotpack.cli import main
+
+sys.exit(main())

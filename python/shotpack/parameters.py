@@ -1,0 +1,709 @@
+"""Symbolic circuit parameters: ``Parameter`` and ``ParameterExpression``.
+
+An expression is kept in one of two forms:
+
+* **affine**: ``const + sum(coeff_p * p)``, kept canonical, so ``theta - theta`` is the constant 0
+  and ``2 * theta + 0.1`` is one multiply-add per binding when evaluated;
+* **general**: an operation (``mul``, ``pow``, ``sin``, ...) over operand expressions, used as soon
+  as an operation leaves the affine form (a product of two parameters, a sine of one).
+
+Evaluation is vectorised: :meth:`ParameterExpression.evaluate` takes one NumPy array per parameter
+and evaluates the whole expression with one NumPy operation per node, whatever the number of
+bindings. Parameters are identified by object (two ``Parameter("a")`` are different parameters,
+as in Qiskit); circuits and bindings refer to them by name, and a circuit may not hold two
+different parameters of one name.
+"""
+
+from __future__ import annotations
+
+import numbers
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from shotpack.iqm.models import Circuit
+
+__all__ = [
+    "Parameter",
+    "ParameterExpression",
+    "ParameterValue",
+    "bind_circuit_array",
+    "check_parameter_names",
+    "circuit_parameters",
+    "sorted_parameters",
+]
+
+#: What an instruction argument may hold where a number is expected.
+ParameterValue = Union[float, "ParameterExpression"]
+
+# Operation name -> (vectorised NumPy function, scalar function). The scalar one folds constants
+# exactly as the vectorised one would evaluate them.
+_UNARY: dict[str, Callable[[Any], Any]] = {
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "exp": np.exp,
+    "log": np.log,
+    "abs": np.abs,
+    "sign": np.sign,
+}
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.true_divide,
+    "pow": np.power,
+}
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+# Binding strength for printing with the fewest parentheses.
+_PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
+
+
+def _as_real(value: object, what: str) -> float:
+    """Returns ``value`` as a float, refusing complex numbers, bools aside, and non-numbers."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, numbers.Complex):
+        raise TypeError(f"{what} must be real, got the complex number {value!r}")
+    raise TypeError(f"{what} must be a real number or a ParameterExpression, got {type(value)}")
+
+
+def _fmt_number(x: float) -> str:
+    return repr(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+class ParameterExpression:
+    """A real-valued expression over :class:`Parameter` objects.
+
+    Built with ordinary arithmetic (``+ - * / **``, unary ``-``, ``abs``) and the methods
+    :meth:`sin`, :meth:`cos`, :meth:`tan`, :meth:`arcsin`, :meth:`arccos`, :meth:`arctan`,
+    :meth:`exp`, :meth:`log`, :meth:`sign` (``np.sin(expr)`` and friends call them too).
+    Expressions are immutable and hashable; ``==`` compares structure (affine forms canonically).
+
+    Example:
+        >>> theta = Parameter("theta")
+        >>> expr = 2 * theta + 0.1
+        >>> expr.evaluate({"theta": np.array([0.0, 1.0])})
+        array([0.1, 2.1])
+    """
+
+    __slots__ = ("_coeffs", "_const", "_op", "_operands", "_params")
+
+    _coeffs: dict[Parameter, float] | None
+    _const: float
+    _op: str | None
+    _operands: tuple[ParameterExpression | float, ...]
+    _params: frozenset[Parameter]
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def _affine(cls, coeffs: Mapping[Parameter, float], const: float) -> ParameterExpression:
+        self = object.__new__(ParameterExpression)
+        self._coeffs = {p: c for p, c in coeffs.items() if c != 0.0}
+        self._const = float(const)
+        self._op = None
+        self._operands = ()
+        self._params = frozenset(self._coeffs)
+        return self
+
+    @classmethod
+    def _general(cls, op: str, *operands: ParameterExpression | float) -> ParameterExpression:
+        self = object.__new__(ParameterExpression)
+        self._coeffs = None
+        self._const = 0.0
+        self._op = op
+        self._operands = operands
+        params: set[Parameter] = set()
+        for operand in operands:
+            if isinstance(operand, ParameterExpression):
+                params |= operand._params
+        self._params = frozenset(params)
+        return self
+
+    @staticmethod
+    def _coerce(value: object) -> ParameterExpression:
+        if isinstance(value, ParameterExpression):
+            return value
+        return ParameterExpression._affine({}, _as_real(value, "an operand"))
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def parameters(self) -> frozenset[Parameter]:
+        """The parameters this expression depends on."""
+        return self._params
+
+    @property
+    def is_affine(self) -> bool:
+        """Whether the expression is ``const + sum(coeff * parameter)``."""
+        return self._coeffs is not None
+
+    def is_constant(self) -> bool:
+        """Whether the expression depends on no parameter (then ``float(expr)`` works)."""
+        return not self._params
+
+    def affine_coefficients(self) -> tuple[dict[Parameter, float], float]:
+        """The ``({parameter: coefficient}, constant)`` form of an affine expression.
+
+        Raises:
+            ValueError: the expression is not affine.
+        """
+        if self._coeffs is None:
+            raise ValueError(f"{self} is not affine in its parameters")
+        return dict(self._coeffs), self._const
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, values: Mapping[Any, ArrayLike]) -> Any:
+        """Evaluates the expression for arrays of parameter values, all at once.
+
+        Args:
+            values: parameter value(s) keyed by :class:`Parameter` or by parameter name. Arrays
+                broadcast against each other with NumPy's rules; extra keys are ignored.
+
+        Returns:
+            A float64 ndarray of the broadcast shape of the inputs (0-d input gives a 0-d array).
+
+        Raises:
+            ValueError: a parameter of the expression has no value.
+            TypeError: a value is not real.
+
+        Example:
+            >>> a, b = Parameter("a"), Parameter("b")
+            >>> (a * b).evaluate({"a": [1.0, 2.0], "b": 3.0})
+            array([3., 6.])
+        """
+        arrays: dict[Parameter, NDArray[np.float64]] = {}
+        for param in self._params:
+            if param in values:
+                raw = values[param]
+            elif param.name in values:
+                raw = values[param.name]
+            else:
+                raise ValueError(f"no value given for parameter {param.name!r} of {self}")
+            arr = np.asarray(raw)
+            if np.iscomplexobj(arr):
+                raise TypeError(f"the value of parameter {param.name!r} must be real")
+            arrays[param] = np.asarray(arr, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            return np.asarray(self._eval(arrays), dtype=np.float64)
+
+    def _eval(self, arrays: Mapping[Parameter, NDArray[np.float64]]) -> Any:
+        if self._coeffs is not None:
+            out: Any = None
+            for param, coeff in self._coeffs.items():
+                term = arrays[param] if coeff == 1.0 else coeff * arrays[param]
+                out = term if out is None else out + term
+            if out is None:
+                return self._const
+            return out + self._const if self._const != 0.0 else out
+        assert self._op is not None
+        args = [
+            x._eval(arrays) if isinstance(x, ParameterExpression) else x for x in self._operands
+        ]
+        if self._op in _UNARY:
+            return _UNARY[self._op](args[0])
+        return _BINARY[self._op](args[0], args[1])
+
+    def __float__(self) -> float:
+        if self._params:
+            names = ", ".join(sorted(p.name for p in self._params))
+            raise TypeError(f"{self} has unbound parameters ({names}) and cannot become a float")
+        return float(self.evaluate({}))
+
+    def bind(self, values: Mapping[Any, object]) -> ParameterExpression:
+        """Substitutes numbers or expressions for some parameters, simplifying what it can.
+
+        Args:
+            values: replacements keyed by :class:`Parameter` or by parameter name.
+
+        Returns:
+            A new expression; ``float()`` of it works when no parameter is left.
+
+        Raises:
+            TypeError: a replacement is neither a real number nor an expression.
+
+        Example:
+            >>> theta = Parameter("theta")
+            >>> float((2 * theta + 1).bind({"theta": 0.5}))
+            2.0
+        """
+
+        def replacement(param: Parameter) -> ParameterExpression:
+            if param in values:
+                return ParameterExpression._coerce(values[param])
+            if param.name in values:
+                return ParameterExpression._coerce(values[param.name])
+            return param
+
+        return self._rebuild(replacement)
+
+    def _rebuild(self, leaf: Callable[[Parameter], ParameterExpression]) -> ParameterExpression:
+        if self._coeffs is not None:
+            out = ParameterExpression._affine({}, self._const)
+            for param, coeff in self._coeffs.items():
+                out = out + coeff * leaf(param)
+            return out
+        assert self._op is not None
+        args = [
+            x._rebuild(leaf) if isinstance(x, ParameterExpression) else x for x in self._operands
+        ]
+        if self._op in _UNARY:
+            return _apply_unary(self._op, ParameterExpression._coerce(args[0]))
+        return _apply_binary(self._op, args[0], args[1])
+
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other: object) -> ParameterExpression:
+        return _apply_binary("add", self, other)
+
+    def __radd__(self, other: object) -> ParameterExpression:
+        return _apply_binary("add", other, self)
+
+    def __sub__(self, other: object) -> ParameterExpression:
+        return _apply_binary("sub", self, other)
+
+    def __rsub__(self, other: object) -> ParameterExpression:
+        return _apply_binary("sub", other, self)
+
+    def __mul__(self, other: object) -> ParameterExpression:
+        return _apply_binary("mul", self, other)
+
+    def __rmul__(self, other: object) -> ParameterExpression:
+        return _apply_binary("mul", other, self)
+
+    def __truediv__(self, other: object) -> ParameterExpression:
+        return _apply_binary("div", self, other)
+
+    def __rtruediv__(self, other: object) -> ParameterExpression:
+        return _apply_binary("div", other, self)
+
+    def __pow__(self, other: object) -> ParameterExpression:
+        return _apply_binary("pow", self, other)
+
+    def __rpow__(self, other: object) -> ParameterExpression:
+        return _apply_binary("pow", other, self)
+
+    def __neg__(self) -> ParameterExpression:
+        return _apply_binary("mul", -1.0, self)
+
+    def __pos__(self) -> ParameterExpression:
+        return self
+
+    def __abs__(self) -> ParameterExpression:
+        return _apply_unary("abs", self)
+
+    def sin(self) -> ParameterExpression:
+        """Sine of the expression."""
+        return _apply_unary("sin", self)
+
+    def cos(self) -> ParameterExpression:
+        """Cosine of the expression."""
+        return _apply_unary("cos", self)
+
+    def tan(self) -> ParameterExpression:
+        """Tangent of the expression."""
+        return _apply_unary("tan", self)
+
+    def arcsin(self) -> ParameterExpression:
+        """Inverse sine of the expression."""
+        return _apply_unary("arcsin", self)
+
+    def arccos(self) -> ParameterExpression:
+        """Inverse cosine of the expression."""
+        return _apply_unary("arccos", self)
+
+    def arctan(self) -> ParameterExpression:
+        """Inverse tangent of the expression."""
+        return _apply_unary("arctan", self)
+
+    def exp(self) -> ParameterExpression:
+        """Exponential of the expression."""
+        return _apply_unary("exp", self)
+
+    def log(self) -> ParameterExpression:
+        """Natural logarithm of the expression."""
+        return _apply_unary("log", self)
+
+    def sign(self) -> ParameterExpression:
+        """Sign (-1, 0 or 1) of the expression."""
+        return _apply_unary("sign", self)
+
+    # NumPy scalars on the left (``np.float64(2) * theta``) and ufuncs (``np.sin(theta)``) come
+    # here; arrays of expressions are not supported, so anything else is declined.
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        if any(not isinstance(x, (ParameterExpression, numbers.Number)) for x in inputs):
+            return NotImplemented
+        name = {"absolute": "abs", "true_divide": "div", "multiply": "mul"}.get(
+            ufunc.__name__, ufunc.__name__
+        )
+        if len(inputs) == 1 and name in _UNARY:
+            return _apply_unary(name, ParameterExpression._coerce(inputs[0]))
+        if len(inputs) == 1 and name == "negative":
+            return -ParameterExpression._coerce(inputs[0])
+        if len(inputs) == 2 and name in _BINARY:
+            return _apply_binary(name, inputs[0], inputs[1])
+        if len(inputs) == 2 and name == "subtract":
+            return _apply_binary("sub", inputs[0], inputs[1])
+        if len(inputs) == 2 and name == "power":
+            return _apply_binary("pow", inputs[0], inputs[1])
+        return NotImplemented
+
+    # ------------------------------------------------------------------ comparison, hashing
+    def _key(self) -> tuple[Any, ...]:
+        if self._coeffs is not None:
+            return ("affine", frozenset(self._coeffs.items()), self._const)
+        return ("op", self._op, self._operands)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, numbers.Real):
+            return not self._params and float(self) == float(other)
+        if not isinstance(other, ParameterExpression):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        if self._coeffs is not None:
+            if not self._coeffs:
+                return hash(self._const)
+            if self._const == 0.0 and len(self._coeffs) == 1:
+                ((param, coeff),) = self._coeffs.items()
+                if coeff == 1.0:
+                    return hash(param)
+        return hash(self._key())
+
+    def __copy__(self) -> ParameterExpression:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ParameterExpression:
+        return self
+
+    # ------------------------------------------------------------------ printing
+    def __str__(self) -> str:
+        return self._format()[0]
+
+    def __repr__(self) -> str:
+        return f"ParameterExpression({self})"
+
+    def _format(self) -> tuple[str, int]:
+        """Text of the expression and the precedence of its outermost operation."""
+        if self._coeffs is not None:
+            parts: list[str] = []
+            for param, coeff in sorted(self._coeffs.items(), key=lambda pc: pc[0].name):
+                mag = abs(coeff)
+                text = param.name if mag == 1.0 else f"{_fmt_number(mag)}*{param.name}"
+                parts.append(("- " if coeff < 0 else "+ ") + text)
+            if self._const != 0.0 or not parts:
+                c = self._const
+                parts.append(("- " if c < 0 else "+ ") + _fmt_number(abs(c)))
+            text = " ".join(parts)
+            text = text[2:] if text.startswith("+ ") else "-" + text[2:]
+            if len(parts) > 1:
+                return text, _PRECEDENCE["add"]
+            coeff_only = len(self._coeffs) == 1 and abs(next(iter(self._coeffs.values()))) != 1
+            if text.startswith("-"):
+                return text, _PRECEDENCE["neg"]
+            return text, _PRECEDENCE["mul"] if coeff_only else 99
+        op = self._op
+        assert op is not None
+        if op in _UNARY:
+            return f"{op}({_operand_text(self._operands[0], 0)})", 99
+        prec = _PRECEDENCE[op]
+        if op == "pow":  # right-associative, printed tight
+            left = _operand_text(self._operands[0], prec + 1)
+            return f"{left}**{_operand_text(self._operands[1], prec)}", prec
+        # The right operand of a non-associative operation needs parentheses at equal precedence.
+        left = _operand_text(self._operands[0], prec)
+        right = _operand_text(self._operands[1], prec if op in ("add", "mul") else prec + 1)
+        return f"{left} {_SYMBOL[op]} {right}", prec
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._coeffs is not None:
+            return (ParameterExpression._affine, (self._coeffs, self._const))
+        return (ParameterExpression._general, (self._op, *self._operands))
+
+
+def _operand_text(x: ParameterExpression | float, min_prec: int) -> str:
+    if isinstance(x, ParameterExpression):
+        text, prec = x._format()
+    else:
+        text, prec = _fmt_number(x), (99 if x >= 0 else _PRECEDENCE["neg"])
+    return f"({text})" if prec < min_prec else text
+
+
+def _apply_unary(op: str, x: ParameterExpression) -> ParameterExpression:
+    if x.is_constant():
+        with np.errstate(all="ignore"):
+            return ParameterExpression._affine({}, float(_UNARY[op](np.float64(float(x)))))
+    return ParameterExpression._general(op, x)
+
+
+def _apply_binary(op: str, a: object, b: object) -> ParameterExpression:
+    x = ParameterExpression._coerce(a)
+    y = ParameterExpression._coerce(b)
+    if x.is_constant() and y.is_constant():
+        if op == "div" and float(y) == 0.0:
+            raise ZeroDivisionError(f"division of {x} by zero")
+        with np.errstate(all="ignore"):
+            value = _BINARY[op](np.float64(float(x)), np.float64(float(y)))
+        return ParameterExpression._affine({}, float(value))
+    xc, yc = x._coeffs, y._coeffs
+    if op in ("add", "sub") and xc is not None and yc is not None:
+        sign = 1.0 if op == "add" else -1.0
+        coeffs = dict(xc)
+        for param, coeff in yc.items():
+            coeffs[param] = coeffs.get(param, 0.0) + sign * coeff
+        return ParameterExpression._affine(coeffs, x._const + sign * y._const)
+    if op == "mul" and (x.is_constant() or y.is_constant()):
+        scale, other = (float(x), y) if x.is_constant() else (float(y), x)
+        if scale == 0.0:
+            return ParameterExpression._affine({}, 0.0)
+        if scale == 1.0:
+            return other
+        if other._coeffs is not None:
+            return ParameterExpression._affine(
+                {p: scale * c for p, c in other._coeffs.items()}, scale * other._const
+            )
+    if op == "div" and y.is_constant():
+        if float(y) == 0.0:
+            raise ZeroDivisionError(f"division of {x} by zero")
+        if x._coeffs is not None:
+            return _apply_binary("mul", 1.0 / float(y), x)
+    if op == "pow" and y.is_constant() and float(y) == 1.0:
+        return x
+    operands = [float(e) if e.is_constant() else e for e in (x, y)]
+    return ParameterExpression._general(op, operands[0], operands[1])
+
+
+class Parameter(ParameterExpression):
+    """A named, unbound circuit parameter (a symbol in :class:`ParameterExpression`).
+
+    Two parameters are the same only if one was copied from the other: ``Parameter("a") ==
+    Parameter("a")`` is ``False``, as in Qiskit. A circuit refers to its parameters by name, so
+    it may not mix two different parameters of one name.
+
+    Args:
+        name: the name, used to look up values in bindings. Must be a non-empty string.
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: ``name`` is empty.
+
+    Example:
+        >>> theta = Parameter("theta")
+        >>> print(2 * theta + 0.1, -theta)
+        2*theta + 0.1 -theta
+    """
+
+    __slots__ = ("_name", "_uuid")
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"a parameter name must be a str, got {type(name)}")
+        if not name:
+            raise ValueError("a parameter name must not be empty")
+        self._name = name
+        self._uuid = uuid.uuid4()
+        self._coeffs = {self: 1.0}
+        self._const = 0.0
+        self._op = None
+        self._operands = ()
+        self._params = frozenset((self,))
+
+    @property
+    def name(self) -> str:
+        """The parameter's name."""
+        return self._name
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Parameter):
+            return self._uuid == other._uuid and self._name == other._name
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((self._name, self._uuid))
+
+    def __repr__(self) -> str:
+        return f"Parameter({self._name})"
+
+    def __str__(self) -> str:
+        return self._name
+
+    def _format(self) -> tuple[str, int]:
+        return self._name, 99
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_parameter, (self._name, self._uuid))
+
+
+def _restore_parameter(name: str, uid: uuid.UUID) -> Parameter:
+    param = Parameter(name)
+    param._uuid = uid
+    return param
+
+
+def sorted_parameters(params: Iterable[Parameter]) -> tuple[Parameter, ...]:
+    """Parameters sorted by name (Qiskit's order), refusing two different ones of one name.
+
+    Raises:
+        ValueError: two different parameters share a name.
+    """
+    by_name: dict[str, Parameter] = {}
+    for param in params:
+        seen = by_name.setdefault(param.name, param)
+        if seen != param:
+            raise ValueError(
+                f"two different parameters are named {param.name!r}; parameter names must be "
+                "unique within a circuit"
+            )
+    return tuple(by_name[name] for name in sorted(by_name))
+
+
+def real_value(value: object, what: str) -> float:
+    """``value`` as a float; a bound (constant) expression counts as its value.
+
+    Raises:
+        TypeError: not a real number, or an expression that still has parameters.
+    """
+    if isinstance(value, ParameterExpression):
+        return float(value)
+    return _as_real(value, what)
+
+
+# ---------------------------------------------------------------------------------------------
+# Circuits with parameters
+# ---------------------------------------------------------------------------------------------
+
+
+def circuit_parameters(circuit: Circuit) -> tuple[Parameter, ...]:
+    """The parameters of an IQM circuit's instruction arguments, sorted by name.
+
+    Args:
+        circuit: a :class:`shotpack.iqm.models.Circuit` whose ``args`` may hold
+            :class:`ParameterExpression` values.
+
+    Returns:
+        The parameters, sorted by name (Qiskit's order), each once.
+
+    Raises:
+        ValueError: two different parameters share a name.
+
+    Example:
+        >>> from shotpack.iqm.models import Circuit, Instruction
+        >>> b, a = Parameter("b"), Parameter("a")
+        >>> c = Circuit(name="c", instructions=[
+        ...     Instruction(name="prx", locus=("QB1",), args={"angle": 2 * b, "phase": a})])
+        >>> [p.name for p in circuit_parameters(c)]
+        ['a', 'b']
+    """
+    params: set[Parameter] = set()
+    for inst in circuit.instructions:
+        for value in inst.args.values():
+            if isinstance(value, ParameterExpression):
+                params |= value.parameters
+    return sorted_parameters(params)
+
+
+def bind_circuit_array(circuit: Circuit, names: Sequence[str], values: ArrayLike) -> list[Circuit]:
+    """Binds a circuit's parameters for many parameter sets at once.
+
+    Each parametric argument is evaluated once over all parameter sets with NumPy; then one
+    circuit per set is assembled, sharing the instructions that have no parameters.
+
+    Args:
+        circuit: the circuit (instruction ``args`` may hold :class:`ParameterExpression`).
+        names: parameter names, one per column of ``values``; must be exactly the circuit's
+            parameters, in any order.
+        values: real array of shape ``(num_sets, len(names))``.
+
+    Returns:
+        ``num_sets`` circuits whose arguments are all plain floats, in row order.
+
+    Raises:
+        ValueError: ``values`` has the wrong shape, or ``names`` misses a parameter of the
+            circuit or names one it does not have (both listed in the message).
+        TypeError: ``values`` is not real.
+
+    Example:
+        >>> from shotpack.iqm.models import Circuit, Instruction
+        >>> t = Parameter("t")
+        >>> c = Circuit(name="c", instructions=[
+        ...     Instruction(name="prx", locus=("QB1",), args={"angle": 2 * t, "phase": 0.0})])
+        >>> [i.instructions[0].args["angle"] for i in bind_circuit_array(c, ["t"], [[0.5], [1.0]])]
+        [1.0, 2.0]
+    """
+    from shotpack.iqm.models import Circuit, Instruction
+
+    arr = np.asarray(values)
+    if np.iscomplexobj(arr):
+        raise TypeError("parameter values must be real")
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != len(names):
+        raise ValueError(
+            f"parameter values must have shape (num_sets, {len(names)}), got {arr.shape}"
+        )
+    params = circuit_parameters(circuit)
+    check_parameter_names(circuit.name, [p.name for p in params], names)
+    num_sets = arr.shape[0]
+    columns = {name: arr[:, j] for j, name in enumerate(names)}
+    # (instruction index, {arg: values per set}) for every instruction with a parametric arg.
+    bound: dict[int, dict[str, list[float]]] = {}
+    for ii, inst in enumerate(circuit.instructions):
+        for arg, value in inst.args.items():
+            if isinstance(value, ParameterExpression):
+                evaluated = np.broadcast_to(value.evaluate(columns), (num_sets,))
+                if not np.all(np.isfinite(evaluated)):
+                    bad = int(np.flatnonzero(~np.isfinite(evaluated))[0])
+                    raise ValueError(
+                        f"circuit {circuit.name!r}, instruction {ii} ({inst.name}): argument "
+                        f"{arg!r} = {value} is not finite for parameter set {bad}"
+                    )
+                bound.setdefault(ii, {})[arg] = evaluated.tolist()
+    if not bound:
+        return [circuit] * num_sets
+    out: list[Circuit] = []
+    base = list(circuit.instructions)
+    for k in range(num_sets):
+        instructions = list(base)
+        for ii, args in bound.items():
+            inst = base[ii]
+            new_args = dict(inst.args)
+            for arg, vals in args.items():
+                new_args[arg] = vals[k]
+            instructions[ii] = Instruction.model_construct(
+                name=inst.name, locus=inst.locus, args=new_args, implementation=inst.implementation
+            )
+        out.append(
+            Circuit.model_construct(
+                name=circuit.name, instructions=instructions, metadata=circuit.metadata
+            )
+        )
+    return out
+
+
+def check_parameter_names(circuit_name: str, wanted: Sequence[str], given: Sequence[str]) -> None:
+    """Checks that ``given`` parameter names are exactly the circuit's ``wanted`` ones.
+
+    Raises:
+        ValueError: names are missing, unknown or repeated; the message lists them.
+    """
+    if len(set(given)) != len(given):
+        dup = sorted({n for n in given if list(given).count(n) > 1})
+        raise ValueError(f"parameter values name {dup} more than once")
+    missing = sorted(set(wanted) - set(given))
+    unknown = sorted(set(given) - set(wanted))
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"no value for parameter(s) {missing}")
+        if unknown:
+            parts.append(f"value(s) for unknown parameter(s) {unknown}")
+        raise ValueError(
+            f"circuit {circuit_name!r} has parameters {sorted(wanted)}: " + "; ".join(parts)
+        )

@@ -1,0 +1,195 @@
+"""`LocalServer`: start and stop the IQM-compatible local server in a background thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import TracebackType
+
+from shotpack.server.app import ApiHTTPServer, RequestRecord
+from shotpack.server.architecture import Architecture
+from shotpack.server.faults import FaultPlan
+from shotpack.server.jobs import JobQueue
+
+__all__ = ["LocalServer"]
+
+logger = logging.getLogger("shotpack.server")
+
+
+class LocalServer:
+    """An IQM Server API v1 endpoint backed by a statevector simulator.
+
+    The official ``iqm-client`` (36.x) and ``shotpack.iqm.IQMClient`` both work against it.
+
+    Args:
+        host: Interface to listen on.
+        port: TCP port; 0 picks a free one (see :attr:`url` after :meth:`start`).
+        qubits: Number of qubits of the square-lattice device (``QB1..QBn``).
+        token: If given, every request needs ``Authorization: Bearer <token>`` (else 401).
+        readout_error: Probability of flipping a measured bit, for all qubits or per qubit name.
+        seed: Seed for reproducible results (jobs draw from it in submission order).
+        faults: Fault injection plan, or a spec string for :meth:`FaultPlan.parse`. A plan is
+            always present (empty by default) so tests can add rules at any time.
+        job_delay: Extra seconds every job spends processing (to observe queued jobs).
+        quantum_computer: Alias of the single quantum computer.
+        max_body_bytes: Largest accepted request body (else 413).
+        max_shots: Largest ``shots`` per job (else 422).
+        max_total_shots: Largest ``circuits x shots`` per job (else 422).
+        max_qubits: Largest statevector a circuit may need (else the job fails).
+        max_state_bytes: Memory budget of one simulation (else the job fails).
+        max_retained_jobs: Finished jobs kept in memory; older ones are forgotten.
+
+    Example:
+        >>> with LocalServer(qubits=3, seed=7) as server:
+        ...     server.url.startswith("http://127.0.0.1:")
+        True
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        qubits: int = 5,
+        token: str | None = None,
+        readout_error: float | Mapping[str, float] = 0.0,
+        seed: int | None = None,
+        faults: FaultPlan | str | None = None,
+        job_delay: float = 0.0,
+        quantum_computer: str = "sim",
+        max_body_bytes: int = 32 << 20,
+        max_shots: int = 10_000_000,
+        max_total_shots: int = 50_000_000,
+        max_qubits: int = 20,
+        max_state_bytes: int = 1 << 30,
+        max_retained_jobs: int = 1000,
+    ) -> None:
+        if token is not None and not token:
+            raise ValueError("token must be a non-empty string or None")
+        self.host = host
+        self.port = port
+        self.token = token
+        self.quantum_computer = quantum_computer
+        self.quantum_computer_id = uuid.uuid5(
+            uuid.NAMESPACE_URL, f"shotpack-sim/{quantum_computer}"
+        )
+        self.display_name = f"shotpack simulator ({qubits} qubits)"
+        self.architecture = Architecture.square(qubits, readout_error)
+        self.faults = FaultPlan.parse(faults, seed) if isinstance(faults, str) else faults
+        if self.faults is None:
+            self.faults = FaultPlan(seed)
+        self.max_body_bytes = max_body_bytes
+        self.max_shots = max_shots
+        self.max_total_shots = max_total_shots
+        self.jobs = JobQueue(
+            self.architecture,
+            seed=seed,
+            job_delay=job_delay,
+            max_qubits=max_qubits,
+            max_state_bytes=max_state_bytes,
+            max_retained_jobs=max_retained_jobs,
+        )
+        self.requests: list[RequestRecord] = []
+        """Every request served so far (method, path, status, injected fault)."""
+        self._requests_lock = threading.Lock()
+        self._httpd: ApiHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        from shotpack import __version__
+
+        self.version = __version__
+
+    def __repr__(self) -> str:
+        # Never show the token.
+        state = self.url if self._httpd is not None else "stopped"
+        auth = ", token=***" if self.token else ""
+        return f"LocalServer({state}, qubits={len(self.architecture.qubits)}{auth})"
+
+    @property
+    def url(self) -> str:
+        """Root URL (``http://host:port``) once started."""
+        if self._httpd is None:
+            raise RuntimeError("the server is not running; call start() first")
+        host, port = self._httpd.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalServer:
+        """Bind the socket and serve in a background thread.
+
+        Returns:
+            self, so ``server = LocalServer().start()`` works.
+
+        Raises:
+            OSError: The address is in use or cannot be bound.
+        """
+        if self._httpd is not None:
+            return self
+        self._httpd = ApiHTTPServer((self.host, self.port), self)
+        self.jobs.start()
+        # A short poll interval keeps stop() quick (shutdown waits for one poll).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="shotpack-http",
+            daemon=True,
+        )
+        self._thread.start()
+        logger.info("serving on %s", self.url)
+        return self
+
+    def serve_forever(self) -> None:
+        """Start and block until interrupted (Ctrl-C), then stop."""
+        self.start()
+        assert self._thread is not None
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop serving, close open connections and stop the job workers."""
+        httpd = self._httpd
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        self.jobs.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @contextmanager
+    def paused(self, stage: str = "execution") -> Iterator[None]:
+        """Hold job compilation or execution (or ``"all"``) while the block runs.
+
+        Example:
+            >>> server = LocalServer()
+            >>> with server.paused():
+            ...     pass  # jobs submitted here stay 'waiting' until the block ends
+        """
+        self.jobs.pause(stage)
+        try:
+            yield
+        finally:
+            self.jobs.resume(stage)
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._requests_lock:
+            self.requests.append(record)
