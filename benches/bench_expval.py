@@ -25,11 +25,10 @@ from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.quantum_info import PauliList
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median_time, report  # noqa: E402
-
-from shotpack.bit_array import BitArray  # noqa: E402
-from shotpack.estimator import evaluate_estimator, plan_measurements  # noqa: E402
-from shotpack.expectation import bitarray_expectation_values  # noqa: E402
+from _timing import median_time, report
+from shotpack.bit_array import BitArray
+from shotpack.estimator import evaluate_estimator, plan_measurements
+from shotpack.expectation import bitarray_expectation_values
 
 RNG = np.random.default_rng(1234)
 
@@ -103,7 +102,7 @@ def estimator_observable(n: int = 20) -> dict[str, float]:
         count = 0
         while count < 25:
             keep = RNG.random(n) < 0.8
-            label = "".join(b if k else "I" for b, k in zip(basis, keep))
+            label = "".join(b if k else "I" for b, k in zip(basis, keep, strict=True))
             if label not in terms:
                 terms[label] = float(RNG.normal())
                 count += 1

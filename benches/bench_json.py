@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_time, report  # noqa: E402
+from _timing import median_time, report
 
 KEY_RE = re.compile(r"^(.*)_(\d+)_(\d+)_(\d+)$")
 
@@ -160,12 +160,10 @@ def main() -> None:
             for registers in (False, True):
                 check_equal(anchor(body, registers), ours(body, registers))
                 t_anchor = median_time(
-                    lambda r=registers: anchor(body, r), repeat=args.anchor_repeat, warmup=0
+                    lambda b=body, r=registers: anchor(b, r), repeat=args.anchor_repeat, warmup=0
                 )
-                t_ours = median_time(lambda r=registers: ours(body, r), repeat=7)
-                case = (
-                    f"{args.shots}x{args.keys} keys {layout} {mib:.1f} MiB registers={registers}"
-                )
+                t_ours = median_time(lambda b=body, r=registers: ours(b, r), repeat=7)
+                case = f"{args.shots}x{args.keys} keys {layout} {mib:.1f} MiB registers={registers}"
                 rows.append((case, t_anchor, t_ours, 100.0))
                 t1 = one_core[str(registers)]
                 mem = _subprocess(

@@ -19,7 +19,7 @@ def twin_bit_arrays(array: np.ndarray, num_bits: int) -> tuple[BitArray, qp.BitA
 def exc_of(fn) -> tuple[type, str]:  # type: ignore[no-untyped-def]
     try:
         fn()
-    except Exception as exc:  # noqa: BLE001 - comparing whatever both raise
+    except Exception as exc:
         return type(exc), str(exc)
     return type(None), ""
 
@@ -68,8 +68,10 @@ def test_errors_match_qiskit() -> None:
     bad = {"x": np.zeros((2, 3)), "shape": (3,)}
     assert exc_of(lambda: DataBin(**bad)) == exc_of(lambda: qp.DataBin(**bad))
     ba, qba = twin_bit_arrays(np.zeros((2, 4, 1), np.uint8), 3)
-    assert exc_of(lambda: DataBin(m=ba, shape=(3,))) == exc_of(lambda: qp.DataBin(m=qba, shape=(3,)))
-    assert exc_of(lambda: DataBin(1)) [0] is exc_of(lambda: qp.DataBin(1))[0] is TypeError  # type: ignore[misc]
+    assert exc_of(lambda: DataBin(m=ba, shape=(3,))) == exc_of(
+        lambda: qp.DataBin(m=qba, shape=(3,))
+    )
+    assert exc_of(lambda: DataBin(1))[0] is exc_of(lambda: qp.DataBin(1))[0] is TypeError  # type: ignore[misc]
 
 
 def test_unshaped_values_are_not_checked() -> None:
@@ -158,11 +160,17 @@ def test_pub_result_like_qiskit() -> None:
 
 def test_join_data_first_name_in_lowest_bits() -> None:
     rng = np.random.default_rng(3)
-    arrays = {"alpha": (rng.integers(0, 256, (2, 5, 1), dtype=np.uint8) & 3, 2),
-              "beta": (rng.integers(0, 2, (2, 5, 1), dtype=np.uint8), 1),
-              "gamma": (rng.integers(0, 256, (2, 5, 2), dtype=np.uint8) & 0x0F, 12)}
-    ours = SamplerPubResult(DataBin(**{k: BitArray(a, n) for k, (a, n) in arrays.items()}, shape=(2,)))
-    ref = qp.SamplerPubResult(qp.DataBin(**{k: qp.BitArray(a, n) for k, (a, n) in arrays.items()}, shape=(2,)))
+    arrays = {
+        "alpha": (rng.integers(0, 256, (2, 5, 1), dtype=np.uint8) & 3, 2),
+        "beta": (rng.integers(0, 2, (2, 5, 1), dtype=np.uint8), 1),
+        "gamma": (rng.integers(0, 256, (2, 5, 2), dtype=np.uint8) & 0x0F, 12),
+    }
+    ours = SamplerPubResult(
+        DataBin(**{k: BitArray(a, n) for k, (a, n) in arrays.items()}, shape=(2,))
+    )
+    ref = qp.SamplerPubResult(
+        qp.DataBin(**{k: qp.BitArray(a, n) for k, (a, n) in arrays.items()}, shape=(2,))
+    )
     for names in (None, ["beta", "alpha"], ("gamma", "alpha", "beta"), iter(["alpha"])):
         names_ref = list(names) if names is not None else None
         got = ours.join_data(names_ref)
@@ -187,7 +195,9 @@ def test_join_data_ndarrays_and_errors_like_qiskit() -> None:
         (SamplerPubResult(DataBin(n=3)), qp.SamplerPubResult(qp.DataBin(n=3)), None),
     ]
     for o, r, names in cases:
-        assert exc_of(lambda o=o, n=names: o.join_data(n)) == exc_of(lambda r=r, n=names: r.join_data(n))
+        assert exc_of(lambda o=o, n=names: o.join_data(n)) == exc_of(
+            lambda r=r, n=names: r.join_data(n)
+        )
 
 
 # --- PrimitiveResult ---------------------------------------------------------------------------

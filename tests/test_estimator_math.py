@@ -286,7 +286,7 @@ def test_single_term_error_matches_binomial_formula():
 def test_flips_are_xored_out():
     rng = np.random.default_rng(5)
     plan = plan_measurements({"ZZ": 1.0, "IZ": 0.5, "I1": 2.0})
-    (g,) = plan.groups
+    assert plan.num_groups == 1
     true = rng.integers(0, 4, size=(4, 100))
     flips = np.array([0, 1, 2, 3])
     raw = BitArray(pack((true ^ flips[:, None]).reshape(-1), 2).reshape(4, 100, 1), 2)

@@ -72,8 +72,6 @@ def test_same_counts_same_evs():
     assert all(ba.num_shots == shots for ba in data)
     # Single-term observables: the same standard error formula.
     np.testing.assert_allclose(ours.stds[2:], pub_result.data.stds[2:], rtol=1e-12)
-    # Multi-term observables: Qiskit's linear sum is never below the covariance-aware value
-    # when all terms come from independent groups or are positively correlated; here we only
-    # check that the two are different estimates of the same order.
-    assert not np.allclose(ours.stds[:2], pub_result.data.stds[:2])
-    assert np.all(ours.stds[:2] < 2 * pub_result.data.stds[:2])
+    # Multi-term observables: Qiskit's linear sum of per-term standard deviations is an upper
+    # bound of the covariance-aware value (triangle inequality), and strictly above it here.
+    assert np.all(ours.stds[:2] < pub_result.data.stds[:2])

@@ -1,4 +1,4 @@
-"""parse_measurements: JSON bodies -> DataBins, against json.loads + NumPy (and Qiskit's packing)."""
+"""parse_measurements: JSON bodies -> DataBins, against json.loads + NumPy and Qiskit."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from qiskit.primitives import BitArray as QiskitBitArray
 
-import shotpack
 from shotpack import BitArray, DataBin, parse_measurements
+from shotpack.containers import _RESTRICTED_NAMES
 
 WIDTHS = st.one_of(st.sampled_from([0, 1, 8, 9, 64, 65]), st.integers(0, 70))
 SHOTS = st.one_of(st.sampled_from([0, 1, 2]), st.integers(0, 40))
-KEYS = st.text(min_size=0, max_size=12).filter(lambda k: k not in shotpack.containers._RESTRICTED_NAMES)
+KEYS = st.text(min_size=0, max_size=12).filter(lambda k: k not in _RESTRICTED_NAMES)
 
 
 def pack_reference(bits: np.ndarray) -> np.ndarray:
@@ -220,7 +220,9 @@ def test_bool_where_a_bit_belongs(value: str) -> None:
     bad(f'[{{"m": [[{value}]]}}]', "shot 0, qubit 0", "(a bool)", "at byte 9")
 
 
-@pytest.mark.parametrize(("value", "shown"), [("null", "null"), ('"1"', "a string"), ("{}", "an object")])
+@pytest.mark.parametrize(
+    ("value", "shown"), [("null", "null"), ('"1"', "a string"), ("{}", "an object")]
+)
 def test_non_integer_bit(value: str, shown: str) -> None:
     bad(f'[{{"m": [[{value}]]}}]', "expected 0 or 1", shown, "at byte 9")
 
@@ -234,7 +236,7 @@ def test_ragged_shot_longer() -> None:
 
 
 def test_key_not_a_string() -> None:
-    bad('[{1: [[0]]}]', "circuit 0", "expected a string key", "the number 1", "at byte 2")
+    bad("[{1: [[0]]}]", "circuit 0", "expected a string key", "the number 1", "at byte 2")
 
 
 def test_duplicate_key() -> None:

@@ -1,4 +1,4 @@
-"""measurements_to_data_bin: one circuit's nested lists -> DataBin, against NumPy and the JSON path."""
+"""measurements_to_data_bin: nested lists -> DataBin, against NumPy and the JSON path."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from qiskit.primitives import BitArray as QiskitBitArray
 
 from shotpack import BitArray, DataBin, measurements_to_data_bin, parse_measurements
+from shotpack.containers import _RESTRICTED_NAMES
 
 WIDTHS = st.one_of(st.sampled_from([0, 1, 8, 9, 64, 65]), st.integers(0, 70))
 SHOTS = st.one_of(st.sampled_from([0, 1, 2]), st.integers(0, 40))
-KEYS = st.text(max_size=10).filter(lambda k: k not in {"keys", "values", "items", "shape"})
+KEYS = st.text(max_size=10).filter(lambda k: k not in _RESTRICTED_NAMES)
 
 
 @st.composite

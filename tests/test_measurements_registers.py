@@ -167,5 +167,10 @@ def test_two_registers_with_one_name() -> None:
     both_raise({"c_1_0_0": [[1]], "c_1_1_0": [[1]]}, ValueError, "both named")
 
 
+def test_absurd_register_length() -> None:
+    # The width comes from the key's text alone; it must not be able to exhaust memory.
+    both_raise({"c_80000000000_0_0": [[1]]}, ValueError, "exceeds the supported 1048576 bits")
+
+
 def test_reserved_register_name() -> None:
     both_raise({"shape_1_0_0": [[1]]}, ValueError, "'shape' cannot be a DataBin field name")

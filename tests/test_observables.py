@@ -97,7 +97,7 @@ def test_shapes_and_values_match_qiskit(obs):
     theirs = QObservablesArray(obs)
     assert ours.shape == theirs.shape
     assert ours.num_qubits == theirs.num_qubits
-    for a, b in zip(_as_dicts(ours), _as_dicts(theirs)):
+    for a, b in zip(_as_dicts(ours), _as_dicts(theirs), strict=True):
         assert a.keys() == b.keys()
         for k in a:
             assert abs(a[k] - b[k]) < 1e-12

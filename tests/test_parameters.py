@@ -150,3 +150,73 @@ def test_real_value() -> None:
 
 def test_expression_type_is_exported() -> None:
     assert isinstance(Parameter("q"), ParameterExpression)
+
+
+# --------------------------------------------------------------------------------------------
+# Circuits with parameters
+# --------------------------------------------------------------------------------------------
+
+
+def _circuit():
+    from shotpack.iqm.models import Circuit, Instruction
+
+    a, b = Parameter("b"), Parameter("a")  # deliberately created out of name order
+    return Circuit(
+        name="c",
+        instructions=[
+            Instruction(name="prx", locus=("QB10",), args={"angle": 2 * a + 0.1, "phase": b}),
+            Instruction(name="cz", locus=("QB2", "QB10")),
+            Instruction(name="prx", locus=("QB2",), args={"angle": a * b, "phase": 0.5}),
+        ],
+    ), (a, b)
+
+
+def test_circuit_parameters_qubits_sorted() -> None:
+    from shotpack.parameters import circuit_parameters
+
+    circ, (b, a) = _circuit()
+    assert circuit_parameters(circ) == (a, b)
+    assert circ.parameters == (a, b)
+    assert circ.qubits == ("QB2", "QB10") and circ.num_qubits == 2  # natural order
+
+
+@given(
+    rows=st.lists(st.tuples(finite, finite), min_size=0, max_size=6),
+    order=st.sampled_from([["a", "b"], ["b", "a"]]),
+)
+def test_bind_circuit_array_matches_scalar_binding(
+    rows: list[tuple[float, float]], order: list[str]
+) -> None:
+    from shotpack.parameters import bind_circuit_array
+
+    circ, _ = _circuit()
+    values = np.array(rows, dtype=float).reshape(len(rows), 2)
+    bound = bind_circuit_array(circ, order, values)
+    assert len(bound) == len(rows)
+    for row, out in zip(values, bound, strict=True):
+        named = dict(zip(order, row.tolist(), strict=True))
+        for inst, orig in zip(out.instructions, circ.instructions, strict=True):
+            for key, value in orig.args.items():
+                want = float(value.bind(named)) if isinstance(value, ParameterExpression) else value
+                assert type(inst.args[key]) is float
+                assert inst.args[key] == pytest.approx(want, rel=1e-12, abs=1e-12)
+        # The instruction without parameters is shared, not copied.
+        assert out.instructions[1] is circ.instructions[1]
+
+
+def test_bind_circuit_array_errors() -> None:
+    from shotpack.parameters import bind_circuit_array
+
+    circ, _ = _circuit()
+    with pytest.raises(ValueError, match=r"no value for parameter\(s\) \['b'\]"):
+        bind_circuit_array(circ, ["a"], np.zeros((2, 1)))
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['x'\]"):
+        bind_circuit_array(circ, ["a", "b", "x"], np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="more than once"):
+        bind_circuit_array(circ, ["a", "a"], np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"shape \(num_sets, 2\)"):
+        bind_circuit_array(circ, ["a", "b"], np.zeros(2))
+    with pytest.raises(TypeError, match="real"):
+        bind_circuit_array(circ, ["a", "b"], np.zeros((1, 2), dtype=complex))
+    with pytest.raises(ValueError, match="not finite for parameter set 1"):
+        bind_circuit_array(circ, ["a", "b"], np.array([[0.0, 1.0], [np.nan, 1.0]]))

@@ -328,6 +328,8 @@ def test_sampler_errors(backend: IQMBackend) -> None:
         Sampler(backend, default_shots=0)
     with pytest.raises(ValueError, match=r"value\(s\) for unknown parameter\(s\) \['zz'\]"):
         sampler.run([(mcirc, BindingsArray({("t0", "t1", "zz"): [1.0, 2.0, 3.0]}))])
+    with pytest.raises(ValueError, match=r"shape \(0,\) are empty"):
+        sampler.run([(mcirc, np.zeros((0, 3)))])
     with pytest.raises(ValueError, match="not finite"):
         sampler.run([(mcirc, [np.inf, 2.0, 3.0])])
 

@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "CircuitCompilationOptions": "shotpack.iqm.models",
     "RunResult": "shotpack.iqm.models",
     "ShotpackError": "shotpack.iqm.errors",
+    "LocalServer": "shotpack.server",
     "Parameter": "shotpack.parameters",
     "ParameterExpression": "shotpack.parameters",
     "Sampler": "shotpack.primitives",
@@ -82,3 +83,4 @@ if TYPE_CHECKING:
     from shotpack.parameters import Parameter, ParameterExpression
     from shotpack.primitives import Estimator, Sampler
     from shotpack.pubs import EstimatorPub, SamplerPub
+    from shotpack.server import LocalServer

@@ -8,7 +8,7 @@ observables' shape in an Estimator PUB.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -194,13 +194,14 @@ class BindingsArray:
         out: dict[str, float] = {}
         for key, val in self._data.items():
             row = val[loc]
-            out.update(zip(key, row.tolist()))
+            out.update(zip(key, row.tolist(), strict=True))
         return out
 
     def __getitem__(self, args: Any) -> BindingsArray:
         if not isinstance(args, tuple):
             args = (args,)
-        data = {key: val[(*args, slice(None))] for key, val in self._data.items()}
+        index = (*args, slice(None))  # keep each value's parameter axis
+        data = {key: val[index] for key, val in self._data.items()}
         shape = np.empty(self._shape, dtype=np.int8)[args].shape
         return BindingsArray(data, shape)
 
@@ -227,7 +228,10 @@ class BindingsArray:
 
     def __repr__(self) -> str:
         names = ", ".join(repr(k) for k in self._data)
-        return f"BindingsArray(<shape={self._shape}, num_parameters={self.num_parameters}, keys=[{names}]>)"
+        return (
+            f"BindingsArray(<shape={self._shape}, num_parameters={self.num_parameters}, "
+            f"keys=[{names}]>)"
+        )
 
 
-BindingsArrayLike = Union[BindingsArray, Mapping[Any, ArrayLike], None]
+BindingsArrayLike = BindingsArray | Mapping[Any, ArrayLike] | None

@@ -195,15 +195,15 @@ class DataBin:
 
     # Legacy private names that downstream code still reads from Qiskit's DataBin.
     @property
-    def _FIELDS(self) -> tuple[str, ...]:  # noqa: N802
+    def _FIELDS(self) -> tuple[str, ...]:
         return tuple(self._data)
 
     @property
-    def _FIELD_TYPES(self) -> tuple[type, ...]:  # noqa: N802
+    def _FIELD_TYPES(self) -> tuple[type, ...]:
         return tuple(type(v) for v in self._data.values())
 
     @property
-    def _SHAPE(self) -> tuple[int, ...]:  # noqa: N802
+    def _SHAPE(self) -> tuple[int, ...]:
         return self._shape
 
     # -- misc -------------------------------------------------------------------------------

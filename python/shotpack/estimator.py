@@ -21,7 +21,8 @@ Values and errors (cell with observable ``O = sum_t c_t P_t``; term ``t`` measur
   per-randomization estimates divided by ``sqrt(R)``.
 
 Qiskit's ``BackendEstimatorV2`` instead reports ``sum_t |c_t| sqrt(1 - ev_t**2) / sqrt(n)``,
-which ignores covariances (an upper bound for independent terms, wrong for correlated ones).
+which ignores covariances: an upper bound (triangle inequality), too wide unless the terms are
+perfectly correlated.
 All per-shot work is one native call per PUB with the GIL released.
 """
 
@@ -171,7 +172,7 @@ def plan_measurements(
     Example:
         >>> plan = plan_measurements([{"ZZ": 0.5, "XX": 0.5}, "ZI"], parameter_shape=(3, 1))
         >>> plan.shape, plan.num_groups, [g.basis for g in plan.groups[:2]]
-        ((3, 2), 6, ['XX', 'ZZ'])
+        ((3, 2), 6, ['ZZ', 'XX'])
     """
     if isinstance(observables, EstimatorPub):
         if parameter_shape is not None:
@@ -201,7 +202,7 @@ def plan_measurements(
     obs_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     codes = label_codes(labels, n)
     all_masks = term_masks(labels, n)
-    is_identity = ~(all_masks.x | all_masks.z).any(axis=1) if labels else np.zeros(0, bool)
+    is_identity: NDArray[np.bool_] = ~np.asarray((all_masks.x | all_masks.z).any(axis=1))
 
     # Output cells and their (parameter set, observable) pairs; then one entry per term.
     cell_p = np.broadcast_to(np.arange(num_params).reshape(pshape), shape).reshape(-1)
@@ -351,7 +352,7 @@ def evaluate_estimator(
     if flips is not None and len(flips) != len(plan.groups):
         raise ValueError(f"expected {len(plan.groups)} flip entries, got {len(flips)}")
     args = []
-    for i, (group, ba) in enumerate(zip(plan.groups, data)):
+    for i, (group, ba) in enumerate(zip(plan.groups, data, strict=True)):
         where = f"group {i} (basis {group.basis})"
         if not hasattr(ba, "array") or not hasattr(ba, "num_bits"):
             raise TypeError(f"{where}: expected a BitArray, got {type(ba).__name__}")
@@ -369,7 +370,10 @@ def evaluate_estimator(
         rows = None if flip is None else _flip_rows(flip, num_rand, group.num_bits, where)
         z, p, v = group._masks
         args.append((np.ascontiguousarray(ba.array), num_rand, group.num_bits, rows, z, p, v))
-    evs, stds, ese = _native.estimator_moments(args, *plan._parts, plan._offsets)
+    part_group, part_cell, part_ptr, part_terms, part_coeffs = plan._parts
+    evs, stds, ese = _native.estimator_moments(
+        args, part_group, part_cell, part_ptr, part_terms, part_coeffs, plan._offsets
+    )
     shape = plan.shape
     return DataBin(
         evs=evs.reshape(shape),

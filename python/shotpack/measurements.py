@@ -36,7 +36,7 @@ _Field = tuple[str, NDArray[np.uint8], int]
 
 def _data_bin(fields: Iterable[_Field], where: str) -> DataBin:
     """Wraps ``(name, packed array, num_bits)`` triples in BitArrays and one DataBin."""
-    data: dict[str, BitArray] = {}
+    data: dict[str, Any] = {}
     for name, array, num_bits in fields:
         if name in _RESTRICTED_NAMES:
             raise ValueError(
@@ -122,8 +122,8 @@ def parse_measurements(
 
     The JSON is read in Rust straight into packed buffers (no Python object per shot or bit),
     with the GIL released; a large batch is filled in parallel (``SHOTPACK_NUM_THREADS`` caps
-    the threads). ``bytes`` and ``str`` are read in place; ``bytearray`` and ``memoryview`` are
-    copied once first.
+    the threads). ``bytes`` and ASCII ``str`` are read in place (other ``str`` through Python's
+    cached UTF-8 form); ``bytearray`` and ``memoryview`` are copied once first.
 
     Args:
         body: The response body: ``[{key: [[bit, ...], ...], ...}, ...]``.

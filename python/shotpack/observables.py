@@ -18,7 +18,7 @@ from __future__ import annotations
 import numbers
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Union
+from typing import Any, TypeGuard, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,11 +54,11 @@ _PROJ = np.isin(np.arange(256), _letters("01+-rl"))
 _PROJ_ONE = np.isin(np.arange(256), _letters("1-l"))
 
 
-def _is_real_number(x: object) -> bool:
+def _is_real_number(x: object) -> TypeGuard[numbers.Real]:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-def _qiskit_types() -> dict[str, type] | None:
+def _qiskit_types() -> dict[str, Any] | None:
     """Qiskit's observable types, or None when Qiskit is not installed (imported lazily)."""
     if "qiskit" not in sys.modules:
         return None  # no Qiskit object can exist yet, and importing Qiskit costs ~0.8 s
@@ -74,7 +74,7 @@ def _qiskit_types() -> dict[str, type] | None:
     }
 
 
-def _qiskit_terms(obj: object) -> tuple[list[str], list[complex], int] | None:
+def _qiskit_terms(obj: Any) -> tuple[list[str], list[complex], int] | None:
     """Dense labels, coefficients and qubit count of a Qiskit observable, or None if ``obj``
     is not one."""
     qk = _qiskit_types()
@@ -90,7 +90,7 @@ def _qiskit_terms(obj: object) -> tuple[list[str], list[complex], int] | None:
     labels, coeffs = [], []
     for letters, qubits, coeff in obj.to_sparse_list():
         dense = ["I"] * n
-        for ch, q in zip(letters, qubits):
+        for ch, q in zip(letters, qubits, strict=True):
             dense[n - 1 - q] = ch
         labels.append("".join(dense))
         coeffs.append(complex(coeff))
@@ -221,7 +221,7 @@ class PauliSum(Mapping[str, float]):
                 raise TypeError(f"coefficient of term {i} must be a number, got {type(c)}")
         index: dict[str, int] = {}
         merged: list[complex] = []
-        for label, c in zip(labels, coeffs):
+        for label, c in zip(labels, coeffs, strict=True):
             at = index.get(label)
             if at is None:
                 index[label] = len(merged)
@@ -233,7 +233,7 @@ class PauliSum(Mapping[str, float]):
         if drop_tol is not None:
             keep = np.abs(arr) > drop_tol
             arr = arr[keep]
-            kept = [label for label, k in zip(kept, keep) if k]
+            kept = [label for label, k in zip(kept, keep, strict=True) if k]
         real = np.real_if_close(arr, tol=100)
         if np.iscomplexobj(real):
             raise ValueError(
@@ -388,7 +388,7 @@ class PauliSum(Mapping[str, float]):
         return PauliSum._new(
             list(self._labels),
             self._coeffs * float(scalar),
-            self._num_qubits,  # type: ignore[arg-type]
+            self._num_qubits,
         )
 
     __rmul__ = __mul__
@@ -396,7 +396,7 @@ class PauliSum(Mapping[str, float]):
     def __truediv__(self, scalar: object) -> PauliSum:
         if not _is_real_number(scalar):
             return NotImplemented
-        return self * (1.0 / float(scalar))  # type: ignore[arg-type]
+        return self * (1.0 / float(scalar))
 
     def __neg__(self) -> PauliSum:
         return self * -1.0
@@ -419,6 +419,7 @@ def coerce_observable(obj: object) -> PauliSum:
         ValueError: an invalid label, a non-real coefficient, or ``Empty observable was
             detected.`` when every coefficient simplifies to zero.
     """
+    n: int | None
     if isinstance(obj, PauliSum):
         labels, coeffs, n = list(obj.labels), list(obj.coeffs), obj.num_qubits
     elif isinstance(obj, (str, np.str_)):
@@ -590,16 +591,18 @@ class ObservablesArray:
         other = ObservablesArray.coerce(other)
         if self.shape != other.shape or self.num_qubits != other.num_qubits:
             return False
-        for a, b in zip(self._array.flat, other._array.flat):
+        for a, b in zip(self._array.flat, other._array.flat, strict=True):
             if len((a - b).simplify(tol)) != 0:
                 return False
         return True
 
     def __repr__(self) -> str:
-        body = np.array2string(
-            self._array, separator=" ", formatter={"object": lambda o: repr(dict(o))}
-        )
+        body = np.array2string(self._array, separator=" ", formatter=_DICT_FORMATTER)
         return f"ObservablesArray({body}, shape={self.shape})"
+
+
+#: Formats elements as plain dicts in reprs, as Qiskit does.
+_DICT_FORMATTER: Any = {"object": lambda o: repr(dict(o))}
 
 
 def _object_array(obj: object) -> NDArray[np.object_]:

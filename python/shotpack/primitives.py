@@ -445,6 +445,8 @@ class Sampler:
             circ = _iqm_circuit(pub.circuit, where)
             if not any(inst.name == "measure" for inst in circ.instructions):
                 raise ValueError(f"{where}: the circuit {circ.name!r} has no measurement")
+            if pub.size == 0:
+                raise ValueError(f"{where}: the parameter values of shape {pub.shape} are empty")
             bound = _bind(circ, pub.parameter_values, where)
             plans.append((len(circuits), len(bound), circ, pub))
             circuits.extend(bound)

@@ -55,7 +55,7 @@ def parameter_names(circuit: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _bindings(circuit: Any, values: object) -> BindingsArray:
+def _bindings(circuit: Any, values: Any) -> BindingsArray:
     if values is None or isinstance(values, (BindingsArray, Mapping)):
         return BindingsArray.coerce(values)
     # A scalar, list or ndarray: its last axis runs over the circuit's sorted parameters.

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use numpy::PyReadonlyArrayDyn;
 use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use shotpack_core::counts::{count_empty_rows, count_rows, Histogram};
@@ -41,17 +42,39 @@ fn write_bitstring(row: &[u8], num_bits: usize, buf: &mut Vec<u8>) {
             0 => 8,
             r => r,
         };
-        buf.extend_from_slice(&BYTE_CHARS[usize::from(head & first_byte_mask(num_bits))][8 - keep..]);
+        buf.extend_from_slice(
+            &BYTE_CHARS[usize::from(head & first_byte_mask(num_bits))][8 - keep..],
+        );
         for &b in tail {
             buf.extend_from_slice(&BYTE_CHARS[usize::from(b)]);
         }
     }
 }
 
-fn bitstring<'py>(py: Python<'py>, row: &[u8], num_bits: usize, buf: &mut Vec<u8>) -> PyResult<Bound<'py, PyString>> {
+/// A new ASCII `str` holding the row's bitstring.
+///
+/// Why unsafe: `PyString::new` goes through UTF-8 validation and decoding; writing the ASCII
+/// digits straight into a fresh compact string skips both, which matters when a counts dict
+/// has hundreds of thousands of keys.
+fn bitstring<'py>(
+    py: Python<'py>,
+    row: &[u8],
+    num_bits: usize,
+    buf: &mut Vec<u8>,
+) -> PyResult<Bound<'py, PyString>> {
     write_bitstring(row, num_bits, buf);
-    let s = std::str::from_utf8(buf).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(PyString::new(py, s))
+    let len = ffi::Py_ssize_t::try_from(buf.len())
+        .map_err(|_| PyValueError::new_err("bitstring too long"))?;
+    // SAFETY: the GIL is held; `PyUnicode_New(len, 127)` returns a new compact ASCII string
+    // (or null with an exception set, handled by `from_owned_ptr_or_err`) whose data buffer has
+    // room for exactly `len` one-byte characters, all of which are written before the object
+    // is used; `buf` holds only b'0' and b'1', which are valid ASCII.
+    unsafe {
+        let obj = ffi::PyUnicode_New(len, 127);
+        let s = Bound::from_owned_ptr_or_err(py, obj)?;
+        std::ptr::copy_nonoverlapping(buf.as_ptr(), ffi::PyUnicode_1BYTE_DATA(obj), buf.len());
+        Ok(s.cast_into_unchecked())
+    }
 }
 
 /// The row as a Python int (padding masked).
@@ -62,7 +85,9 @@ fn row_int<'py>(py: Python<'py>, row: &[u8], num_bits: usize) -> PyResult<Bound<
     let mut masked = row.to_vec();
     masked[0] &= first_byte_mask(num_bits);
     if num_bits <= 128 {
-        let v = masked.iter().fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
+        let v = masked
+            .iter()
+            .fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
         return Ok(v.into_pyobject(py)?.into_any());
     }
     py.get_type::<PyInt>()

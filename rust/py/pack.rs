@@ -42,7 +42,10 @@ pub(crate) fn lead_rows(shape: &[usize]) -> usize {
 }
 
 /// Checks a packed array's last axis against `num_bits` and returns its shape.
-pub(crate) fn packed_shape(a: &PyReadonlyArrayDyn<'_, u8>, num_bits: usize) -> PyResult<Vec<usize>> {
+pub(crate) fn packed_shape(
+    a: &PyReadonlyArrayDyn<'_, u8>,
+    num_bits: usize,
+) -> PyResult<Vec<usize>> {
     let shape = a.shape().to_vec();
     let nb = num_bytes(num_bits);
     if shape.len() < 2 || shape[shape.len() - 1] != nb {
@@ -53,13 +56,44 @@ pub(crate) fn packed_shape(a: &PyReadonlyArrayDyn<'_, u8>, num_bits: usize) -> P
     Ok(shape)
 }
 
-/// A zero-filled buffer of `n` elements; MemoryError instead of an abort when it cannot exist.
-pub(crate) fn zeroed<T: Copy + Default>(n: usize) -> PyResult<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| PyMemoryError::new_err(format!("cannot allocate {n} elements")))?;
-    v.resize(n, T::default());
-    Ok(v)
+/// A fresh C-contiguous NumPy array of the final output shape, filled by `fill` with the GIL
+/// released. NumPy allocates it (so large outputs get its huge-page advice, which halves the
+/// cost of first touching the memory); `zeroed` asks for zeros, otherwise `fill` must write
+/// every element.
+pub(crate) fn numpy_output<'py, T: Element + Send>(
+    py: Python<'py>,
+    shape: Vec<usize>,
+    zeroed: bool,
+    fill: impl FnOnce(&mut [T]) -> PyResult<()> + Send,
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    let arr = numpy_new::<T>(py, shape, zeroed)?;
+    with_slice_mut(&arr, |out| py.detach(|| fill(out)))?;
+    Ok(arr)
+}
+
+/// A fresh C-contiguous NumPy array (zeros, or uninitialised for callers that write it all).
+pub(crate) fn numpy_new<'py, T: Element>(
+    py: Python<'py>,
+    shape: Vec<usize>,
+    zeroed: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    let ctor = if zeroed { "zeros" } else { "empty" };
+    Ok(py
+        .import("numpy")?
+        .call_method1(ctor, (shape, numpy::dtype::<T>(py)))?
+        .cast_into::<PyArrayDyn<T>>()?)
+}
+
+/// Runs `f` on the elements of a fresh (C-contiguous) array.
+pub(crate) fn with_slice_mut<T: Element, R>(
+    arr: &Bound<'_, PyArrayDyn<T>>,
+    f: impl FnOnce(&mut [T]) -> PyResult<R>,
+) -> PyResult<R> {
+    let mut rw = arr.try_readwrite()?;
+    let out = rw
+        .as_slice_mut()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    f(out)
 }
 
 /// Wraps a buffer as an ndarray of the given shape without copying.
@@ -159,38 +193,52 @@ fn pack_bool_array<'py>(
     }
     let num_bits = shape[shape.len() - 1];
     let nb = num_bytes(num_bits);
-    let mut out = zeroed::<u8>(lead_rows(&shape) * nb)?;
+    let packed = numpy_new::<u8>(py, with_last(&shape, nb), false)?;
+    with_slice_mut(&packed, |out| {
+        pack_any_dtype(py, &arr, num_bits, little_endian, out)
+    })?;
+    Ok((packed, num_bits))
+}
+
+/// Packs an array of one of the supported dtypes into `out` (every byte written).
+fn pack_any_dtype<'py>(
+    py: Python<'py>,
+    arr: &Bound<'py, PyUntypedArray>,
+    num_bits: usize,
+    little_endian: bool,
+    out: &mut [u8],
+) -> PyResult<()> {
     let d = arr.dtype();
     let is = |t: Bound<'py, numpy::PyArrayDescr>| d.is_equiv_to(&t);
     if is(numpy::dtype::<bool>(py)) || is(numpy::dtype::<i8>(py)) {
         // Same bytes, same truthiness; reading bool memory as u8 also tolerates bytes other
         // than 0 and 1 (possible through views), which a Rust `bool` must never hold.
         let as_u8 = arr.call_method1("view", (numpy::dtype::<u8>(py),))?;
-        pack_bytes(py, &as_u8, num_bits, little_endian, &mut out)?;
+        pack_bytes(py, &as_u8, num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<u8>(py)) {
-        pack_bytes(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_bytes(py, arr.as_any(), num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<u16>(py)) {
-        pack_typed::<u16>(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_typed::<u16>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<i16>(py)) {
-        pack_typed::<i16>(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_typed::<i16>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<u32>(py)) {
-        pack_typed::<u32>(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_typed::<u32>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<i32>(py)) {
-        pack_typed::<i32>(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_typed::<i32>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<u64>(py)) {
-        pack_typed::<u64>(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_typed::<u64>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<i64>(py)) {
-        pack_typed::<i64>(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_typed::<i64>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<f32>(py)) {
-        pack_typed::<f32>(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_typed::<f32>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else if is(numpy::dtype::<f64>(py)) {
-        pack_typed::<f64>(py, arr.as_any(), num_bits, little_endian, &mut out)?;
+        pack_typed::<f64>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else {
         return Err(PyTypeError::new_err(format!(
             "cannot read bits from an array of dtype {d}"
         )));
     }
-    Ok((into_array(py, with_last(&shape, nb), out)?, num_bits))
+    Ok(())
 }
 
 // ---- nested lists of bits -----------------------------------------------------------------
@@ -226,6 +274,30 @@ impl<'py> Seq<'py> {
         }
     }
 
+    /// Like [`Seq::of`], taking ownership (no extra reference count traffic).
+    fn of_owned(obj: Bound<'py, PyAny>) -> Result<Self, Bound<'py, PyAny>> {
+        match obj.cast_into::<PyList>() {
+            Ok(l) => Ok(Seq::List(l)),
+            Err(e) => {
+                let obj = e.into_inner();
+                obj.cast_into::<PyTuple>()
+                    .map(Seq::Tuple)
+                    .map_err(|e| e.into_inner())
+            }
+        }
+    }
+
+    /// The items, owned, in order.
+    fn for_each_item(
+        &self,
+        mut f: impl FnMut(usize, Bound<'py, PyAny>) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
+        match self {
+            Seq::List(l) => l.iter().enumerate().try_for_each(|(i, x)| f(i, x)),
+            Seq::Tuple(t) => t.iter().enumerate().try_for_each(|(i, x)| f(i, x)),
+        }
+    }
+
     fn as_ptr(&self) -> *mut ffi::PyObject {
         match self {
             Seq::List(l) => l.as_ptr(),
@@ -253,8 +325,9 @@ impl<'py> Seq<'py> {
 ///
 /// Why unsafe: going through `Bound` costs an incref/decref pair per item, and in CPython
 /// < 3.12 the ints 0 and 1 are ordinary shared objects, so those writes serialise on one
-/// cache line; reading the item array directly is what makes walking lists fast.
-#[cfg(not(feature = "abi3"))]
+/// cache line; reading the item array directly is what makes walking lists fast. (This is
+/// also why the wheels are per-version, not abi3: the limited API only offers one
+/// `PyList_GetItem` call per item, measured 2.4x slower; see Cargo.toml.)
 #[inline(always)]
 fn with_item_addrs<R>(seq: &Seq<'_>, f: impl FnOnce(&[*mut ffi::PyObject]) -> R) -> R {
     let p = seq.as_ptr();
@@ -270,33 +343,6 @@ fn with_item_addrs<R>(seq: &Seq<'_>, f: impl FnOnce(&[*mut ffi::PyObject]) -> R)
         }
     };
     f(items)
-}
-
-/// The limited API (abi3) has no access to the item array: one exported call per item.
-#[cfg(feature = "abi3")]
-#[inline(always)]
-fn with_item_addrs<R>(seq: &Seq<'_>, f: impl FnOnce(&[*mut ffi::PyObject]) -> R) -> R {
-    let p = seq.as_ptr();
-    let is_list = matches!(seq, Seq::List(_));
-    // SAFETY: GIL held, `p` is a live list or tuple and the indices are below its size; the
-    // getters return borrowed references, only used as addresses.
-    let items: Vec<*mut ffi::PyObject> = unsafe {
-        let n = if is_list {
-            ffi::PyList_Size(p)
-        } else {
-            ffi::PyTuple_Size(p)
-        };
-        (0..n)
-            .map(|i| {
-                if is_list {
-                    ffi::PyList_GetItem(p, i)
-                } else {
-                    ffi::PyTuple_GetItem(p, i)
-                }
-            })
-            .collect()
-    };
-    f(&items)
 }
 
 /// Where a row or a value sits, for error messages: "shot S, qubit Q", preceded by the
@@ -373,7 +419,10 @@ impl<'py> Leaf<'py> {
             // NumPy's bool conversion: nonzero numbers are True. Anything else (strings,
             // None, NumPy scalars, huge ints) is left to NumPy itself.
             if let Ok(i) = item.cast::<PyInt>() {
-                return i.extract::<i64>().map(|v| v != 0).map_err(|_| Stop::Fallback);
+                return i
+                    .extract::<i64>()
+                    .map(|v| v != 0)
+                    .map_err(|_| Stop::Fallback);
             }
             if let Ok(f) = item.cast::<PyFloat>() {
                 return Ok(f.value() != 0.0);
@@ -400,15 +449,20 @@ fn not_a_bit(item: &Bound<'_, PyAny>, location: String) -> PyErr {
         .map(|r| r.to_string())
         .unwrap_or_else(|_| "?".into());
     if value.len() > 40 {
-        let cut = (0..=40).rev().find(|&i| value.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=40)
+            .rev()
+            .find(|&i| value.is_char_boundary(i))
+            .unwrap_or(0);
         value.truncate(cut);
         value.push_str("...");
     }
     to_py(Error::NotABit { location, value })
 }
 
-/// Shape of nested sequences, read along the first elements.
-fn discover_shape(obj: &Bound<'_, PyAny>) -> Result<Vec<usize>, Stop> {
+/// Shape of nested sequences, read along the first elements, and the first value (if any).
+fn discover_shape<'py>(
+    obj: &Bound<'py, PyAny>,
+) -> Result<(Vec<usize>, Option<Bound<'py, PyAny>>), Stop> {
     let mut shape = Vec::new();
     let mut cur = obj.clone();
     while let Some(seq) = Seq::of(&cur) {
@@ -420,37 +474,39 @@ fn discover_shape(obj: &Bound<'_, PyAny>) -> Result<Vec<usize>, Stop> {
         let n = seq.len();
         shape.push(n);
         if n == 0 {
-            break;
+            return Ok((shape, None));
         }
         cur = seq.get(0)?;
     }
-    Ok(shape)
+    Ok((shape, Some(cur)))
 }
 
-/// First pass: checks that every sequence down to the rows has the discovered length and
-/// collects the rows, so the output can be allocated at its final size before any bit is read
-/// (a ragged input must not trigger a huge allocation).
-fn collect_rows<'py>(
+/// Visits every row (the sequences one level above the bits) in C order, after checking that
+/// each sequence on the way has the discovered length and each row has `num_bits` items.
+fn for_each_row<'py>(
     seq: Seq<'py>,
     level: usize,
     shape: &[usize],
-    rows: &mut Vec<Seq<'py>>,
+    next_row: &mut usize,
     strict: bool,
+    on_row: &mut impl FnMut(usize, Seq<'py>) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
     let nd = shape.len();
     if level == nd - 2 {
-        for i in 0..seq.len() {
-            let item = seq.get(i)?;
-            let r = rows.len();
-            let row = match Seq::of(&item) {
-                Some(s) => s,
-                None if strict => {
+        seq.for_each_item(|_, item| {
+            let r = *next_row;
+            let row = match Seq::of_owned(item) {
+                Ok(s) => s,
+                Err(item) if strict => {
                     return Err(Stop::Raise(to_py(Error::Type {
                         location: location(&shape[..nd - 1], r, None),
-                        message: format!("expected a list of qubit values, got {}", type_name(&item)),
+                        message: format!(
+                            "expected a list of qubit values, got {}",
+                            type_name(&item)
+                        ),
                     })))
                 }
-                None => return Err(Stop::Fallback),
+                Err(_) => return Err(Stop::Fallback),
             };
             if row.len() != shape[nd - 1] {
                 if !strict {
@@ -465,22 +521,24 @@ fn collect_rows<'py>(
                     ),
                 })));
             }
-            rows.push(row);
-        }
+            *next_row += 1;
+            on_row(r, row)
+        })?;
         return Ok(());
     }
     for i in 0..seq.len() {
         let item = seq.get(i)?;
         let child = Seq::of(&item).filter(|c| c.len() == shape[level + 1]);
         match child {
-            Some(c) => collect_rows(c, level + 1, shape, rows, strict)?,
+            Some(c) => for_each_row(c, level + 1, shape, next_row, strict, on_row)?,
             None if strict => {
                 return Err(Stop::Raise(to_py(Error::Shape {
                     location: format!("index {i} at depth {level}"),
                     message: format!(
                         "expected a list of length {} like index 0, got {}",
                         shape[level + 1],
-                        Seq::of(&item).map_or_else(|| type_name(&item), |c| format!("length {}", c.len()))
+                        Seq::of(&item)
+                            .map_or_else(|| type_name(&item), |c| format!("length {}", c.len()))
                     ),
                 })))
             }
@@ -490,37 +548,51 @@ fn collect_rows<'py>(
     Ok(())
 }
 
-/// Second pass: packs every collected row.
-fn pack_collected(
-    rows: &[Seq<'_>],
-    outer: &[usize],
+/// Packs one row of Python values into its packed bytes.
+struct RowPacker<'a, 'py> {
+    outer: &'a [usize],
     num_bits: usize,
     little: bool,
-    leaf: &Leaf<'_>,
-    out: &mut [u8],
-) -> Result<(), Stop> {
-    let nb = num_bytes(num_bits);
-    if nb == 0 {
-        return Ok(());
+    leaf: Leaf<'py>,
+    /// Addresses of the objects expected everywhere: the ints 1 and 0, or True and False
+    /// when the first value is a bool. Rows with anything else take the slow path.
+    one: *mut ffi::PyObject,
+    zero: *mut ffi::PyObject,
+}
+
+impl<'a, 'py> RowPacker<'a, 'py> {
+    fn new(
+        leaf: Leaf<'py>,
+        first: Option<&Bound<'py, PyAny>>,
+        outer: &'a [usize],
+        num_bits: usize,
+        little: bool,
+    ) -> Self {
+        let bools = first.is_some_and(|v| v.is(&leaf.tru) || v.is(&leaf.fals));
+        let (one, zero) = if bools {
+            (leaf.tru.as_ptr(), leaf.fals.as_ptr())
+        } else {
+            (leaf.one.as_ptr(), leaf.zero.as_ptr())
+        };
+        RowPacker {
+            outer,
+            num_bits,
+            little,
+            leaf,
+            one,
+            zero,
+        }
     }
-    let changed = |r: usize| {
+
+    fn changed(&self, r: usize) -> Stop {
         Stop::Raise(PyValueError::new_err(format!(
             "{}: list changed size while being read",
-            location(outer, r, None)
+            location(self.outer, r, None)
         )))
-    };
-    // The pair of objects expected everywhere: the ints 0 and 1, or False and True when the
-    // first value is a bool. Rows with anything else take the slow path.
-    let bools = rows
-        .first()
-        .and_then(|r| r.get(0).ok())
-        .is_some_and(|v| v.is(&leaf.tru) || v.is(&leaf.fals));
-    let (one, zero) = if bools {
-        (leaf.tru.as_ptr(), leaf.fals.as_ptr())
-    } else {
-        (leaf.one.as_ptr(), leaf.zero.as_ptr())
-    };
-    for (r, (row, dst)) in rows.iter().zip(out.chunks_exact_mut(nb)).enumerate() {
+    }
+
+    fn pack(&self, r: usize, row: &Seq<'py>, dst: &mut [u8]) -> Result<(), Stop> {
+        let (num_bits, little, one, zero) = (self.num_bits, self.little, self.one, self.zero);
         // Fast pass: addresses only and branch-free (random bits would make a branch per
         // value mispredict half the time); no Python code runs, so the row cannot change.
         let all_known = with_item_addrs(row, |items| {
@@ -538,22 +610,28 @@ fn pack_collected(
             known
         });
         if !all_known {
-            // Something other than 0/1/True/False (or the row changed): redo the row with
+            // Something else than the expected pair (or the row changed): redo the row with
             // owned items and the full rules.
+            let leaf = &self.leaf;
             pack::pack_row(dst, num_bits, little, |c| {
-                let item = row.get(c).map_err(|_| changed(r))?;
+                let item = row.get(c).map_err(|_| self.changed(r))?;
                 match leaf.by_addr(item.as_ptr()) {
                     Some(b) => Ok(b),
-                    None => leaf.slow(&item, || location(outer, r, Some(c))),
+                    None => leaf.slow(&item, || location(self.outer, r, Some(c))),
                 }
             })?;
         }
         if row.len() != num_bits {
-            return Err(changed(r));
+            return Err(self.changed(r));
         }
+        Ok(())
     }
-    Ok(())
 }
+
+/// Outputs up to this size are allocated before the input is fully validated, so that lists
+/// are walked once; larger ones are validated first (a ragged input could otherwise claim a
+/// huge output from the length of its first row).
+const SINGLE_PASS_BYTES: usize = 64 << 20;
 
 /// Walks nested lists/tuples (any depth >= 2; the last axis is bits) straight into packed rows.
 ///
@@ -592,7 +670,7 @@ fn walk_nested<'py>(
         }
         return Err(Stop::Fallback);
     };
-    let shape = discover_shape(obj)?;
+    let (shape, first) = discover_shape(obj)?;
     if shape.len() < 2 {
         if strict {
             return Err(Stop::Raise(PyValueError::new_err(
@@ -603,13 +681,59 @@ fn walk_nested<'py>(
     }
     let nd = shape.len();
     let num_bits = shape[nd - 1];
-    let mut rows = Vec::new();
-    collect_rows(top, 0, &shape, &mut rows, strict)?;
     let nb = num_bytes(num_bits);
-    let mut out = zeroed::<u8>(rows.len() * nb)?;
-    let leaf = Leaf::new(py, strict)?;
-    pack_collected(&rows, &shape[..nd - 1], num_bits, little, &leaf, &mut out)?;
-    Ok((into_array(py, with_last(&shape, nb), out)?, num_bits))
+    let outer = &shape[..nd - 1];
+    let claimed = outer.iter().try_fold(nb, |acc, &n| acc.checked_mul(n));
+    let packer = RowPacker::new(
+        Leaf::new(py, strict)?,
+        first.as_ref(),
+        outer,
+        num_bits,
+        little,
+    );
+    let mut next_row = 0usize;
+    let out_shape = with_last(&shape, nb);
+    let packed = match claimed {
+        Some(bytes) if bytes <= SINGLE_PASS_BYTES => {
+            let packed = numpy_new::<u8>(py, out_shape, false)?;
+            with_slice_mut(&packed, |out| {
+                let res = for_each_row(top, 0, &shape, &mut next_row, strict, &mut |r, row| {
+                    if nb == 0 {
+                        return Ok(());
+                    }
+                    match out.get_mut(r * nb..(r + 1) * nb) {
+                        Some(dst) => packer.pack(r, &row, dst),
+                        None => Err(packer.changed(r)),
+                    }
+                });
+                Ok(res)
+            })??;
+            packed
+        }
+        _ => {
+            let mut rows = Vec::new();
+            for_each_row(top, 0, &shape, &mut next_row, strict, &mut |_, row| {
+                rows.push(row);
+                Ok(())
+            })?;
+            let packed = numpy_new::<u8>(py, out_shape, false)?;
+            with_slice_mut(&packed, |out| {
+                if nb > 0 {
+                    for (r, (row, dst)) in rows.iter().zip(out.chunks_exact_mut(nb)).enumerate() {
+                        if let Err(e) = packer.pack(r, row, dst) {
+                            return Ok(Err(e));
+                        }
+                    }
+                }
+                Ok(Ok(()))
+            })??;
+            packed
+        }
+    };
+    if nb > 0 && next_row * nb != packed.len() {
+        return Err(packer.changed(next_row));
+    }
+    Ok((packed, num_bits))
 }
 
 // ---- packed arrays: unpack, bitcount, gather, concat, postselect, ints ---------------------
@@ -623,11 +747,10 @@ fn unpack_to_bool<'py>(
     little_endian: bool,
 ) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
     let shape = packed_shape(&packed, num_bits)?;
-    let mut out = zeroed::<bool>(lead_rows(&shape) * num_bits)?;
     let view = packed.as_array();
-    py.detach(|| pack::unpack_rows(&c_order(&view), num_bits, little_endian, &mut out))
-        .into_py_result()?;
-    into_array(py, with_last(&shape, num_bits), out)
+    numpy_output(py, with_last(&shape, num_bits), false, |out| {
+        pack::unpack_rows(&c_order(&view), num_bits, little_endian, out).into_py_result()
+    })
 }
 
 /// Ones per shot (padding excluded), uint64 of shape `(*shape, shots)`.
@@ -638,11 +761,10 @@ fn bitcount<'py>(
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyArrayDyn<u64>>> {
     let shape = packed_shape(&packed, num_bits)?;
-    let mut out = zeroed::<u64>(lead_rows(&shape))?;
     let view = packed.as_array();
-    py.detach(|| pack::bitcount_rows(&c_order(&view), num_bits, &mut out))
-        .into_py_result()?;
-    into_array(py, shape[..shape.len() - 1].to_vec(), out)
+    numpy_output(py, shape[..shape.len() - 1].to_vec(), false, |out| {
+        pack::bitcount_rows(&c_order(&view), num_bits, out).into_py_result()
+    })
 }
 
 /// One integer per shot, uint64 of shape `(*shape, shots)`; needs `num_bits <= 64`.
@@ -658,11 +780,10 @@ fn get_int_array<'py>(
             "one integer per shot needs num_bits <= 64, got {num_bits}"
         ))));
     }
-    let mut out = zeroed::<u64>(lead_rows(&shape))?;
     let view = packed.as_array();
-    py.detach(|| pack::rows_to_u64(&c_order(&view), num_bits, &mut out))
-        .into_py_result()?;
-    into_array(py, shape[..shape.len() - 1].to_vec(), out)
+    numpy_output(py, shape[..shape.len() - 1].to_vec(), false, |out| {
+        pack::rows_to_u64(&c_order(&view), num_bits, out).into_py_result()
+    })
 }
 
 /// New bit `j` is old bit `indices[j]`; output `(*shape, shots, ceil(len(indices) / 8))`.
@@ -675,11 +796,10 @@ fn slice_bits<'py>(
 ) -> PyResult<Bound<'py, PyArrayDyn<u8>>> {
     let shape = packed_shape(&packed, num_bits)?;
     let onb = num_bytes(indices.len());
-    let mut out = zeroed::<u8>(lead_rows(&shape) * onb)?;
     let view = packed.as_array();
-    py.detach(|| pack::gather_bits(&c_order(&view), num_bits, &indices, &mut out))
-        .into_py_result()?;
-    into_array(py, with_last(&shape, onb), out)
+    numpy_output(py, with_last(&shape, onb), false, |out| {
+        pack::gather_bits(&c_order(&view), num_bits, &indices, out).into_py_result()
+    })
 }
 
 /// Bit-wise concatenation of packed arrays with equal leading shapes; `arrays[0]` lands in
@@ -708,19 +828,16 @@ fn concatenate_bits<'py>(
     }
     let total: usize = num_bits.iter().sum();
     let onb = num_bytes(total);
-    let mut out = zeroed::<u8>(lead_rows(&shapes[0]) * onb)?;
     let views: Vec<ArrayViewD<'_, u8>> = arrays.iter().map(|a| a.as_array()).collect();
-    py.detach(|| {
+    numpy_output(py, with_last(&shapes[0], onb), false, |out| {
         let data: Vec<Cow<'_, [u8]>> = views.iter().map(c_order).collect();
         let parts: Vec<(&[u8], usize)> = data
             .iter()
             .zip(&num_bits)
             .map(|(d, &n)| (d.as_ref(), n))
             .collect();
-        pack::concat_bits(&parts, &mut out)
+        pack::concat_bits(&parts, out).into_py_result()
     })
-    .into_py_result()?;
-    into_array(py, with_last(&shapes[0], onb), out)
 }
 
 /// Rows (over all positions, flattened) whose bits `indices` equal `selection`, as a
@@ -851,7 +968,9 @@ fn parse_sample<'a, 'py>(obj: &'a Bound<'py, PyAny>, mode: Mode) -> PyResult<Sam
         )));
     };
     if let Ok(text) = s.to_str() {
-        let t = text.trim_matches(|c: char| c.is_ascii_whitespace()).as_bytes();
+        let t = text
+            .trim_matches(|c: char| c.is_ascii_whitespace())
+            .as_bytes();
         match mode {
             Mode::Binary => {
                 if let Some(d) = pack::plain_binary(t) {
@@ -876,7 +995,11 @@ fn parse_sample<'a, 'py>(obj: &'a Bound<'py, PyAny>, mode: Mode) -> PyResult<Sam
 }
 
 /// `num_bits` for a stream: the given one, or the widest sample (at least 1).
-fn infer_bits<'py>(items: &[Bound<'py, PyAny>], mode: Mode, given: Option<usize>) -> PyResult<usize> {
+fn infer_bits<'py>(
+    items: &[Bound<'py, PyAny>],
+    mode: Mode,
+    given: Option<usize>,
+) -> PyResult<usize> {
     if let Some(n) = given {
         return Ok(n);
     }
@@ -908,17 +1031,21 @@ fn pack_samples<'py>(
     let mode = mode_of(first)?;
     let num_bits = infer_bits(&items, mode, num_bits)?;
     let nb = num_bytes(num_bits);
-    let mut out = zeroed::<u8>(items.len() * nb)?;
-    if nb > 0 {
-        for (it, row) in items.iter().zip(out.chunks_exact_mut(nb)) {
-            parse_sample(it, mode)?.write(row, num_bits)?;
+    // Zeroed: the digit writers only set ones.
+    let packed = numpy_new::<u8>(py, vec![items.len(), nb], true)?;
+    with_slice_mut(&packed, |out| {
+        if nb > 0 {
+            for (it, row) in items.iter().zip(out.chunks_exact_mut(nb)) {
+                parse_sample(it, mode)?.write(row, num_bits)?;
+            }
+        } else {
+            for it in &items {
+                parse_sample(it, mode)?.write(&mut [], 0)?;
+            }
         }
-    } else {
-        for it in &items {
-            parse_sample(it, mode)?.write(&mut [], 0)?;
-        }
-    }
-    Ok((into_array(py, vec![items.len(), nb], out)?, num_bits))
+        Ok(())
+    })?;
+    Ok((packed, num_bits))
 }
 
 /// Packs counts mappings (key -> number of shots) into one `(total, nbytes)` array: mapping by
@@ -940,7 +1067,8 @@ fn pack_counts<'py>(
             // Same rules as itertools.repeat: an integer (via __index__), <= 0 means none.
             let n: i64 = v.extract()?;
             if n > 0 {
-                let n = usize::try_from(n).map_err(|_| PyMemoryError::new_err("count too large"))?;
+                let n =
+                    usize::try_from(n).map_err(|_| PyMemoryError::new_err("count too large"))?;
                 shots = shots
                     .checked_add(n)
                     .ok_or_else(|| PyMemoryError::new_err("total count too large"))?;
@@ -971,23 +1099,28 @@ fn pack_counts<'py>(
     let bytes = total
         .checked_mul(nb)
         .ok_or_else(|| PyMemoryError::new_err("too many shots"))?;
-    let mut out = zeroed::<u8>(bytes)?;
-    let mut at = 0usize;
-    for (k, &n) in keys.iter().zip(&reps) {
-        let sample = parse_sample(k, mode)?;
-        if nb == 0 {
-            sample.write(&mut [], 0)?;
-            continue;
+    // Zeroed: the digit writers only set ones.
+    let packed = numpy_new::<u8>(py, vec![total, nb], true)?;
+    debug_assert_eq!(packed.len(), bytes);
+    with_slice_mut(&packed, |out| {
+        let mut at = 0usize;
+        for (k, &n) in keys.iter().zip(&reps) {
+            let sample = parse_sample(k, mode)?;
+            if nb == 0 {
+                sample.write(&mut [], 0)?;
+                continue;
+            }
+            let block = &mut out[at * nb..(at + n) * nb];
+            let (head, rest) = block.split_at_mut(nb);
+            sample.write(head, num_bits)?;
+            for dst in rest.chunks_exact_mut(nb) {
+                dst.copy_from_slice(head);
+            }
+            at += n;
         }
-        let block = &mut out[at * nb..(at + n) * nb];
-        let (head, rest) = block.split_at_mut(nb);
-        sample.write(head, num_bits)?;
-        for dst in rest.chunks_exact_mut(nb) {
-            dst.copy_from_slice(head);
-        }
-        at += n;
-    }
-    Ok((into_array(py, vec![total, nb], out)?, num_bits, per_mapping))
+        Ok(())
+    })?;
+    Ok((packed, num_bits, per_mapping))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

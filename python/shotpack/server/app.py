@@ -109,6 +109,11 @@ class ApiHTTPServer(ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that disconnects mid-request is routine; anything else is logged, not
+        # printed to stderr.
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     def close_connections(self) -> None:
         """Shut down every open keep-alive connection (used when stopping)."""
         with self.connections_lock:
@@ -297,12 +302,13 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if truncate or self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
         body = response.body[: len(response.body) // 2] if truncate else response.body
         try:
+            self.end_headers()
             self.wfile.write(body)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
+            # The client went away first (e.g. its timeout expired during a delay fault).
             self.close_connection = True
         if truncate:
             self.close_connection = True

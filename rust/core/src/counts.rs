@@ -47,17 +47,18 @@ pub fn count_rows(data: &[u8], num_bits: usize, want_ids: bool) -> Result<Histog
             ..Histogram::default()
         });
     }
-    if data.len() % nb != 0 {
+    if !data.len().is_multiple_of(nb) {
         return Err(Error::Shape {
             location: "packed rows".into(),
-            message: format!("{} bytes is not a whole number of {nb}-byte rows", data.len()),
+            message: format!(
+                "{} bytes is not a whole number of {nb}-byte rows",
+                data.len()
+            ),
         });
     }
     let rows = data.len() / nb;
     if want_ids && u32::try_from(rows).is_err() {
-        return Err(Error::Value(format!(
-            "too many shots for one call: {rows}"
-        )));
+        return Err(Error::Value(format!("too many shots for one call: {rows}")));
     }
     let mut h = Histogram {
         ids: want_ids.then(|| Vec::with_capacity(rows)),
@@ -195,6 +196,8 @@ mod tests {
     use super::*;
     use crate::layout::write_u64_row;
 
+    type Strategy = fn(&[u8], usize, usize, &mut Histogram);
+
     /// Reference: a linear scan keeping first-occurrence order.
     fn reference(rows: &[Vec<u8>], num_bits: usize) -> (Vec<usize>, Vec<u64>, Vec<u32>) {
         let mask = first_byte_mask(num_bits);
@@ -256,8 +259,7 @@ mod tests {
                 assert_eq!(h.ids.unwrap(), ids);
                 // Every strategy on its own, where it applies.
                 let nb = num_bytes(num_bits);
-                let mut strategies: Vec<fn(&[u8], usize, usize, &mut Histogram)> =
-                    vec![count_hashed_bytes];
+                let mut strategies: Vec<Strategy> = vec![count_hashed_bytes];
                 if num_bits <= 64 {
                     strategies.push(count_hashed_u64);
                 }
@@ -276,7 +278,10 @@ mod tests {
     #[test]
     fn zero_bits_and_bad_lengths() {
         let h = count_empty_rows(3, true);
-        assert_eq!((h.first_rows, h.counts, h.ids), (vec![0], vec![3], Some(vec![0, 0, 0])));
+        assert_eq!(
+            (h.first_rows, h.counts, h.ids),
+            (vec![0], vec![3], Some(vec![0, 0, 0]))
+        );
         assert_eq!(count_empty_rows(0, false), Histogram::default());
         assert!(count_rows(&[0, 0, 0], 9, false).is_err());
     }

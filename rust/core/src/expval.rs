@@ -271,13 +271,16 @@ fn for_each_block(rows: &Rows<'_>, flips: &[usize], mut visit: impl FnMut(&[u64]
     }
 }
 
+/// A term on rows of at most 64 bits: `Z` positions and projector `(position, value)`s.
+type NarrowTerm = (Vec<u8>, Vec<(u8, bool)>);
+
 /// Sum over rows of each term's value (an exact integer).
 pub fn term_sums(rows: &Rows<'_>, terms: &[&Term]) -> Vec<i64> {
     let mut sums = vec![0i64; terms.len()];
     if rows.num_bits <= 64 {
         // Narrow rows: planes in a fixed array and 6-bit indices, so lookups need no bounds
         // checks; pure-Z terms need one popcount (lanes past the block's end are zero).
-        let narrow: Vec<(Vec<u8>, Vec<(u8, bool)>)> = terms
+        let narrow: Vec<NarrowTerm> = terms
             .iter()
             .map(|t| {
                 (

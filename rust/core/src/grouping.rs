@@ -71,10 +71,9 @@ pub fn group_qubitwise(x: &[u64], z: &[u64], num_terms: usize, words: usize) -> 
 /// [`group_qubitwise`] on each segment `ptr[i]..ptr[i + 1]` of the terms separately (terms of
 /// different parameter sets never share a circuit); group indices restart at 0 per segment.
 pub fn group_segments(x: &[u64], z: &[u64], words: usize, ptr: &[usize]) -> Result<Vec<usize>> {
-    let num_terms = if words == 0 {
-        ptr.last().copied().unwrap_or(0)
-    } else {
-        x.len() / words
+    let num_terms = match x.len().checked_div(words) {
+        Some(n) => n,
+        None => ptr.last().copied().unwrap_or(0),
     };
     if ptr.first().copied().unwrap_or(0) != 0
         || ptr.windows(2).any(|w| w[0] > w[1])

@@ -61,7 +61,11 @@ pub fn parse(body: &[u8], registers: bool) -> Result<Vec<Vec<NamedBits>>> {
     }
 }
 
-fn fill_keys(body: &[u8], circuits: &[Vec<KeySpan>], parallel: bool) -> Result<Vec<Vec<NamedBits>>> {
+fn fill_keys(
+    body: &[u8],
+    circuits: &[Vec<KeySpan>],
+    parallel: bool,
+) -> Result<Vec<Vec<NamedBits>>> {
     let build = |k: &KeySpan| -> Result<NamedBits> {
         let row_bytes = layout::num_bytes(k.num_bits);
         // Cannot overflow: the body holds at least one byte per bit.
@@ -109,8 +113,7 @@ fn fill_registers(
     }
     let build = |(c, plan): (usize, registers::RegisterPlan)| -> Result<NamedBits> {
         let row_bytes = layout::num_bytes(plan.num_bits);
-        let mut data =
-            registers::zeroed(plan.num_bytes_total().map_err(|e| in_circuit(c, e))?)?;
+        let mut data = registers::zeroed(plan.num_bytes_total().map_err(|e| in_circuit(c, e))?)?;
         for &(key, clbit) in &plan.members {
             let k = &circuits[c][key];
             fill(&body[k.start..k.end], 1, &mut data, row_bytes, clbit);
@@ -179,12 +182,17 @@ fn fill_single_bit(value: &[u8], dst: &mut [u8], row_bytes: usize, bit_offset: u
     let shift = mask.trailing_zeros();
     let is_bit = |b: u8| b & 0xfe == b'0';
     // Consecutive bits are at least 4 bytes apart (`d],[d`), so when the byte 4 after a bit is a
-    // bit it is the next one: compact bodies need one test per shot instead of four.
+    // bit it is the next one, and when it is not but the byte 5 after is (`d], [d`), that one is:
+    // compact and spaced bodies need one or two tests per shot instead of four or five.
     let mut pos = 0usize;
     for row in dst.chunks_exact_mut(row_bytes) {
-        let at = match value.get(pos + 3) {
-            Some(&b) if is_bit(b) => pos + 3,
-            _ => match value.get(pos..).and_then(|rest| rest.iter().position(|&b| is_bit(b))) {
+        let at = match (value.get(pos + 3), value.get(pos + 4)) {
+            (Some(&b), _) if is_bit(b) => pos + 3,
+            (Some(_), Some(&b)) if is_bit(b) => pos + 4,
+            _ => match value
+                .get(pos..)
+                .and_then(|rest| rest.iter().position(|&b| is_bit(b)))
+            {
                 Some(i) => pos + i,
                 None => return,
             },
@@ -571,11 +579,12 @@ impl<'a> Scanner<'a> {
             if w & COMPACT_MASK == COMPACT {
                 pos += 8;
                 n += 2;
+            } else if w & SPACED_MASK == SPACED {
+                // Before the one-shot compact test, which would also match its first 4 bytes.
+                pos += 5;
+                n += 1;
             } else if w & 0xffff_feff == COMPACT & 0xffff_ffff {
                 pos += 4;
-                n += 1;
-            } else if w & SPACED_MASK == SPACED {
-                pos += 5;
                 n += 1;
             } else {
                 break;
@@ -666,7 +675,8 @@ impl<'a> Scanner<'a> {
             0xd800..=0xdbff => {
                 // A high surrogate must be followed by an escaped low surrogate.
                 let low_at = self.pos;
-                let lo = if self.b.get(low_at) == Some(&b'\\') && self.b.get(low_at + 1) == Some(&b'u')
+                let lo = if self.b.get(low_at) == Some(&b'\\')
+                    && self.b.get(low_at + 1) == Some(&b'u')
                 {
                     self.hex4(low_at, ctx)?
                 } else {
@@ -694,8 +704,9 @@ impl<'a> Scanner<'a> {
     fn hex4(&self, at: usize, ctx: Ctx<'_>) -> Result<u32> {
         let digits = self.b.get(at + 2..at + 6);
         let parsed = digits.and_then(|d| {
-            d.iter()
-                .try_fold(0u32, |acc, &h| (h as char).to_digit(16).map(|v| acc * 16 + v))
+            d.iter().try_fold(0u32, |acc, &h| {
+                (h as char).to_digit(16).map(|v| acc * 16 + v)
+            })
         });
         parsed.ok_or_else(|| self.error(at, ctx, "invalid \\u escape (needs four hex digits)"))
     }
@@ -744,7 +755,8 @@ mod tests {
 
     #[test]
     fn bits_land_in_locus_order() {
-        let c = parse_ok(r#"[{"m": [[0,0],[1,1],[1,0]], "x": [[1]]}, {"y": [[0,0,0,0,0,0,0,0,1]]}]"#);
+        let c =
+            parse_ok(r#"[{"m": [[0,0],[1,1],[1,0]], "x": [[1]]}, {"y": [[0,0,0,0,0,0,0,0,1]]}]"#);
         assert_eq!(c[0][0].name, "m");
         assert_eq!(bitstrings(&c[0][0]), ["00", "11", "01"]);
         assert_eq!(c[0][0].data, vec![0, 3, 1]);
@@ -794,9 +806,15 @@ mod tests {
     #[test]
     fn ragged_shots() {
         let e = err(r#"[{"m": [[0,1],[1]]}]"#);
-        assert!(e.contains("shot 1") && e.contains("1 qubits but shot 0 has 2"), "{e}");
+        assert!(
+            e.contains("shot 1") && e.contains("1 qubits but shot 0 has 2"),
+            "{e}"
+        );
         let e = err(r#"[{"m": [[0,1],[1,1,1]]}]"#);
-        assert!(e.contains("shot 1, qubit 2") && e.contains("more than 2"), "{e}");
+        assert!(
+            e.contains("shot 1, qubit 2") && e.contains("more than 2"),
+            "{e}"
+        );
         let e = err(r#"[{"m": [[0],[]]}]"#);
         assert!(e.contains("0 qubits but shot 0 has 1"), "{e}");
     }
@@ -865,17 +883,26 @@ mod tests {
         }
         // Errors inside or right after a fast run keep their exact shot and offset.
         let e = err(r#"[{"m":[[0],[1],[1],[0],[2],[1]]}]"#);
-        assert!(e.contains("shot 4, qubit 0") && e.contains("at byte 24"), "{e}");
+        assert!(
+            e.contains("shot 4, qubit 0") && e.contains("at byte 24"),
+            "{e}"
+        );
         let e = err(r#"[{"m":[[0],[1],[1],[0],[1],]}]"#);
         assert!(e.contains("shot 5") && e.contains("at byte 27"), "{e}");
         let e = err(r#"[{"m":[[0],[1],[1],[0],[1],[1,0]]}]"#);
-        assert!(e.contains("shot 5, qubit 1") && e.contains("more than 1"), "{e}");
+        assert!(
+            e.contains("shot 5, qubit 1") && e.contains("more than 1"),
+            "{e}"
+        );
         let e = err(r#"[{"m":[[0],[1],[1],[0],[1],[]]}]"#);
         assert!(e.contains("shot 5") && e.contains("0 qubits"), "{e}");
         let e = err(r#"[{"m":[[0],[1],[1],[0],[1],[true]]}]"#);
         assert!(e.contains("shot 5, qubit 0") && e.contains("bool"), "{e}");
         let e = err(r#"[{"m":[[0],[1],[1],[0],[1],[10]]}]"#);
-        assert!(e.contains("shot 5, qubit 0") && e.contains("the number 10"), "{e}");
+        assert!(
+            e.contains("shot 5, qubit 0") && e.contains("the number 10"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -889,11 +916,20 @@ mod tests {
             assert_eq!(bitstrings(&c[0][0]), ["110", "001", "011"], "{body}");
         }
         let e = err(r#"[{"m": [[0, 1, 1], [1, 0, 0, 1]]}]"#);
-        assert!(e.contains("shot 1, qubit 3") && e.contains("more than 3"), "{e}");
+        assert!(
+            e.contains("shot 1, qubit 3") && e.contains("more than 3"),
+            "{e}"
+        );
         let e = err(r#"[{"m":[[0,1,1],[1,0,0,1]]}]"#);
-        assert!(e.contains("shot 1, qubit 3") && e.contains("more than 3"), "{e}");
+        assert!(
+            e.contains("shot 1, qubit 3") && e.contains("more than 3"),
+            "{e}"
+        );
         let e = err(r#"[{"m":[[0,1,1],[1,0,2]]}]"#);
-        assert!(e.contains("shot 1, qubit 2") && e.contains("at byte 20"), "{e}");
+        assert!(
+            e.contains("shot 1, qubit 2") && e.contains("at byte 20"),
+            "{e}"
+        );
         let e = err(r#"[{"m":[[0,1,1],[1,0,]]}]"#);
         assert!(e.contains("shot 1, qubit 2"), "{e}");
     }
@@ -916,12 +952,17 @@ mod tests {
         assert_eq!(bitstrings(&c[0][1]), ["00", "10", "10"]);
         assert!(c[1].is_empty());
         assert_eq!(bitstrings(&c[2][0]), ["101", "100"]);
-        let e = parse(br#"[{}, {"m": [[1]]}]"#, true).unwrap_err().to_string();
+        let e = parse(br#"[{}, {"m": [[1]]}]"#, true)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("circuit 1: key \"m\""), "{e}");
         let e = parse(br#"[{"c_2_0_0": [[1]], "c_2_0_1": []}]"#, true)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("circuit 0, register \"c\"") && e.contains("1 and 0"), "{e}");
+        assert!(
+            e.contains("circuit 0, register \"c\"") && e.contains("1 and 0"),
+            "{e}"
+        );
         let c = parse(br#"[{"c_2_0_0": [], "c_2_0_1": []}]"#, true).unwrap();
         assert_eq!((c[0][0].num_shots, c[0][0].num_bits), (0, 2));
     }

@@ -46,7 +46,11 @@ pub fn row_to_u64(row: &[u8], num_bits: usize) -> u64 {
     debug_assert!(row.len() <= 8);
     let mut v = 0u64;
     for (i, &b) in row.iter().enumerate() {
-        let b = if i == 0 { b & first_byte_mask(num_bits) } else { b };
+        let b = if i == 0 {
+            b & first_byte_mask(num_bits)
+        } else {
+            b
+        };
         v = (v << 8) | u64::from(b);
     }
     v

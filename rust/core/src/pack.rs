@@ -25,27 +25,43 @@ pub fn pack_row<E>(
 ) -> Result<(), E> {
     let nb = row.len();
     debug_assert_eq!(nb, num_bytes(num_bits));
+    // Whole bytes are filled by fixed 8-step inner loops (unrolled by the compiler); the one
+    // partial byte is the top one (byte 0).
+    let full = num_bits / 8;
+    let rem = num_bits % 8;
     if little {
-        // Column c is bit c: bytes fill from the last one towards byte 0.
-        let mut acc = 0u8;
-        for c in 0..num_bits {
-            acc |= u8::from(bit(c)?) << (c % 8);
-            if c % 8 == 7 || c + 1 == num_bits {
-                row[nb - 1 - c / 8] = acc;
-                acc = 0;
+        // Columns 8g..8g+8 are bits 8g..8g+8: byte nb-1-g, column 8g+i at bit i.
+        for g in 0..full {
+            let mut acc = 0u8;
+            for i in 0..8 {
+                acc |= u8::from(bit(8 * g + i)?) << i;
             }
+            row[nb - 1 - g] = acc;
+        }
+        if rem > 0 {
+            let mut acc = 0u8;
+            for i in 0..rem {
+                acc |= u8::from(bit(8 * full + i)?) << i;
+            }
+            row[0] = acc;
         }
     } else {
-        // Column c is bit k = num_bits - 1 - c: bytes fill from byte 0 (the padded one) onwards,
-        // most significant bit first.
+        // Column c is bit num_bits-1-c: the first `rem` columns fill byte 0 (top bit first),
+        // then each group of 8 fills the next byte, most significant bit first.
         let mut acc = 0u8;
-        for c in 0..num_bits {
-            let k = num_bits - 1 - c;
+        for c in 0..rem {
             acc = (acc << 1) | u8::from(bit(c)?);
-            if k % 8 == 0 {
-                row[nb - 1 - k / 8] = acc;
-                acc = 0;
+        }
+        let skip = usize::from(rem > 0);
+        if rem > 0 {
+            row[0] = acc;
+        }
+        for g in 0..full {
+            let mut acc = 0u8;
+            for i in 0..8 {
+                acc = (acc << 1) | u8::from(bit(rem + 8 * g + i)?);
             }
+            row[skip + g] = acc;
         }
     }
     Ok(())
@@ -170,17 +186,47 @@ pub fn unpack_rows(src: &[u8], num_bits: usize, little: bool, out: &mut [bool]) 
     }
     for (srow, orow) in src.chunks_exact(nb).zip(out.chunks_exact_mut(num_bits)) {
         for (s, &byte) in srow.iter().rev().enumerate() {
-            // byte of significance s holds bits 8s .. 8s+8 (fewer in byte 0).
+            // Byte of significance s holds bits 8s .. 8s+n (n < 8 only for byte 0); they land
+            // on n adjacent columns, ascending for little, descending for big.
             let lo = 8 * s;
             let n = (num_bits - lo).min(8);
-            for i in 0..n {
-                let k = lo + i;
-                let c = if little { k } else { num_bits - 1 - k };
-                orow[c] = (byte >> i) & 1 != 0;
+            let b = usize::from(byte);
+            match (little, n == 8) {
+                // Whole bytes: fixed-size copies (one 8-byte store each).
+                (true, true) => orow[lo..lo + 8].copy_from_slice(&BITS_LSB_FIRST[b]),
+                (false, true) => {
+                    let hi = num_bits - lo;
+                    orow[hi - 8..hi].copy_from_slice(&BITS_MSB_FIRST[b]);
+                }
+                (true, false) => orow[lo..lo + n].copy_from_slice(&BITS_LSB_FIRST[b][..n]),
+                (false, false) => {
+                    let hi = num_bits - lo;
+                    orow[hi - n..hi].copy_from_slice(&BITS_MSB_FIRST[b][8 - n..]);
+                }
             }
         }
     }
     Ok(())
+}
+
+/// The eight bits of every byte value as bools, bit 0 first.
+const BITS_LSB_FIRST: [[bool; 8]; 256] = bit_table(false);
+/// The eight bits of every byte value as bools, bit 7 first.
+const BITS_MSB_FIRST: [[bool; 8]; 256] = bit_table(true);
+
+const fn bit_table(msb_first: bool) -> [[bool; 8]; 256] {
+    let mut t = [[false; 8]; 256];
+    let mut v = 0;
+    while v < 256 {
+        let mut i = 0;
+        while i < 8 {
+            let bit = if msb_first { 7 - i } else { i };
+            t[v][i] = (v >> bit) & 1 == 1;
+            i += 1;
+        }
+        v += 1;
+    }
+    t
 }
 
 /// Number of ones in each row, padding excluded (`out.len() == rows`).
@@ -189,13 +235,14 @@ pub fn unpack_rows(src: &[u8], num_bits: usize, little: bool, out: &mut [bool]) 
 /// [`Error::Shape`] when the slice lengths do not match.
 pub fn bitcount_rows(src: &[u8], num_bits: usize, out: &mut [u64]) -> Result<()> {
     let nb = num_bytes(num_bits);
+    if nb == 0 {
+        // Zero-bit rows have no bytes, so their number comes from `out` alone.
+        out.fill(0);
+        return Ok(());
+    }
     let rows = check_rows(src.len(), nb, "input")?;
     if out.len() != rows {
         return Err(shape_err(format!("{} outputs for {rows} rows", out.len())));
-    }
-    if nb == 0 {
-        out.fill(0);
-        return Ok(());
     }
     let mask = first_byte_mask(num_bits);
     for (row, o) in src.chunks_exact(nb).zip(out.iter_mut()) {
@@ -368,7 +415,12 @@ pub fn postselect_rows(src: &[u8], mask: &[u8], want: &[u8]) -> Result<Vec<u8>> 
     if nb == 0 {
         return Ok(Vec::new());
     }
-    let keep = |row: &[u8]| row.iter().zip(mask).zip(want).all(|((r, m), w)| r & m == *w);
+    let keep = |row: &[u8]| {
+        row.iter()
+            .zip(mask)
+            .zip(want)
+            .all(|((r, m), w)| r & m == *w)
+    };
     let kept = src.chunks_exact(nb).filter(|r| keep(r)).count();
     let mut out = Vec::with_capacity(kept * nb);
     for row in src.chunks_exact(nb).filter(|r| keep(r)) {
@@ -388,13 +440,14 @@ pub fn rows_to_u64(src: &[u8], num_bits: usize, out: &mut [u64]) -> Result<()> {
         )));
     }
     let nb = num_bytes(num_bits);
+    if nb == 0 {
+        // Zero-bit rows have no bytes, so their number comes from `out` alone.
+        out.fill(0);
+        return Ok(());
+    }
     let rows = check_rows(src.len(), nb, "input")?;
     if out.len() != rows {
         return Err(shape_err(format!("{} outputs for {rows} rows", out.len())));
-    }
-    if nb == 0 {
-        out.fill(0);
-        return Ok(());
     }
     for (row, o) in src.chunks_exact(nb).zip(out.iter_mut()) {
         *o = row_to_u64(row, num_bits);
@@ -462,12 +515,27 @@ fn hex_value(c: u8) -> u8 {
 }
 
 /// Writes a binary digit string (rightmost digit is bit 0) into a zeroed row; the caller has
-/// checked that its bit length fits the row.
+/// checked that the digits are `0`/`1` and that their bit length fits the row.
 pub fn write_binary_row(digits: &[u8], row: &mut [u8]) {
     let nb = row.len();
-    for (k, &c) in digits.iter().rev().enumerate() {
-        if c == b'1' {
-            row[nb - 1 - k / 8] |= 1 << (k % 8);
+    // Eight digits at a time: the low bit of each ASCII digit is its value, and one multiply
+    // gathers the eight bits (the last digit of the chunk is bit 0 of the byte).
+    let mut chunks = digits.rchunks_exact(8);
+    for (s, chunk) in (&mut chunks).enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let ones = u64::from_le_bytes(w) & 0x0101_0101_0101_0101;
+        let byte = (ones.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8;
+        if s < nb {
+            row[nb - 1 - s] = byte;
+        }
+    }
+    let head = chunks.remainder();
+    if !head.is_empty() {
+        let s = digits.len() / 8;
+        let byte = head.iter().fold(0u8, |acc, &c| (acc << 1) | (c & 1));
+        if s < nb {
+            row[nb - 1 - s] = byte;
         }
     }
 }
@@ -500,7 +568,7 @@ fn check_rows(len: usize, nb: usize, what: &str) -> Result<usize> {
     if nb == 0 {
         return Ok(0);
     }
-    if len % nb != 0 {
+    if !len.is_multiple_of(nb) {
         return Err(shape_err(format!(
             "{what} of {len} bytes is not a whole number of {nb}-byte rows"
         )));
@@ -538,7 +606,10 @@ mod tests {
     fn reference_pack(b: &[bool], num_bits: usize, little: bool) -> Vec<u8> {
         let nb = num_bytes(num_bits);
         let mut out = Vec::new();
-        for r in b.chunks_exact(num_bits.max(1)).take(if num_bits == 0 { 0 } else { usize::MAX }) {
+        for r in b
+            .chunks_exact(num_bits.max(1))
+            .take(if num_bits == 0 { 0 } else { usize::MAX })
+        {
             let mut row = vec![0u8; nb];
             for (c, &v) in r.iter().enumerate() {
                 if v {
@@ -615,8 +686,12 @@ mod tests {
     fn zero_bits_is_empty() {
         let mut out: [u8; 0] = [];
         pack_rows::<u8>(&[], 0, true, |v| v != 0, &mut out).unwrap();
-        let mut c = [7u64; 0];
+        let mut c = [7u64; 3];
         bitcount_rows(&[], 0, &mut c).unwrap();
+        assert_eq!(c, [0; 3]);
+        c = [7; 3];
+        rows_to_u64(&[], 0, &mut c).unwrap();
+        assert_eq!(c, [0; 3]);
         gather_bits(&[], 0, &[], &mut out).unwrap();
     }
 
@@ -673,8 +748,12 @@ mod tests {
         let src = [5u8, 1, 7, 4];
         let (m, w) = postselect_mask(3, &[0, 2], &[true, true]).unwrap().unwrap();
         assert_eq!(postselect_rows(&src, &m, &w).unwrap(), vec![5, 7]);
-        assert!(postselect_mask(3, &[1, 1], &[true, false]).unwrap().is_none());
-        assert!(postselect_mask(3, &[1, 1], &[true, true]).unwrap().is_some());
+        assert!(postselect_mask(3, &[1, 1], &[true, false])
+            .unwrap()
+            .is_none());
+        assert!(postselect_mask(3, &[1, 1], &[true, true])
+            .unwrap()
+            .is_some());
         assert!(matches!(
             postselect_mask(3, &[3], &[true]),
             Err(Error::Index(_))
@@ -693,8 +772,18 @@ mod tests {
             let mut row = vec![0u8; num_bytes(w)];
             write_binary_row(plain_binary(&s).unwrap(), &mut row);
             assert_eq!(row, reference_pack(&b, w, false));
-            assert_eq!(binary_bit_length(&s), w - s.iter().take_while(|&&c| c == b'0').count());
+            assert_eq!(
+                binary_bit_length(&s),
+                w - s.iter().take_while(|&&c| c == b'0').count()
+            );
         }
+        // Leading zeros beyond the row width are fine.
+        let mut row = [0u8; 1];
+        write_binary_row(b"0000000000000101", &mut row);
+        assert_eq!(row, [5]);
+        let mut row = [0u8; 2];
+        write_binary_row(b"1000000001", &mut row);
+        assert_eq!(row, [2, 1]);
         let mut row = [0u8; 2];
         write_hex_row(plain_hex(b"0x1aF").unwrap(), &mut row);
         assert_eq!(row, [0x01, 0xaf]);

@@ -49,6 +49,10 @@ fn parse_number(field: &str) -> Option<usize> {
     field.parse().ok()
 }
 
+/// Widest register accepted. The width comes from the key's text, not from data in the body,
+/// so without a cap a short key like `c_80000000000_0_0` would ask for gigabytes per shot.
+pub const MAX_REGISTER_BITS: usize = 1 << 20;
+
 /// What the planner needs to know about one measurement key.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyInfo<'a> {
@@ -102,6 +106,12 @@ pub fn plan(keys: &[KeyInfo<'_>]) -> Result<Vec<RegisterPlan>> {
                 key.name
             ))
         })?;
+        if rk.creg_len > MAX_REGISTER_BITS {
+            return Err(Error::Value(format!(
+                "key {:?}: register length {} exceeds the supported {MAX_REGISTER_BITS} bits",
+                key.name, rk.creg_len
+            )));
+        }
         if rk.clbit_idx >= rk.creg_len {
             return Err(Error::Value(format!(
                 "key {:?}: clbit index {} is out of range for register {:?} of {} bits",
@@ -227,11 +237,17 @@ mod tests {
     #[test]
     fn parses_greedy_names() {
         let k = parse_key("my_reg_2_3_1").unwrap();
-        assert_eq!((k.creg, k.creg_len, k.creg_idx, k.clbit_idx), ("my_reg", 2, 3, 1));
+        assert_eq!(
+            (k.creg, k.creg_len, k.creg_idx, k.clbit_idx),
+            ("my_reg", 2, 3, 1)
+        );
         let k = parse_key("_1_0_0").unwrap();
         assert_eq!(k.creg, "");
         let k = parse_key("a_b_c_10_02_7").unwrap();
-        assert_eq!((k.creg, k.creg_len, k.creg_idx, k.clbit_idx), ("a_b_c", 10, 2, 7));
+        assert_eq!(
+            (k.creg, k.creg_len, k.creg_idx, k.clbit_idx),
+            ("a_b_c", 10, 2, 7)
+        );
         for bad in [
             "m",
             "c_1_0",
@@ -271,7 +287,10 @@ mod tests {
         let e = plan(&[info("c_2_0_0", 3, 1), info("c_2_0_1", 4, 1)])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("c_2_0_0") && e.contains("c_2_0_1") && e.contains("3 and 4"), "{e}");
+        assert!(
+            e.contains("c_2_0_0") && e.contains("c_2_0_1") && e.contains("3 and 4"),
+            "{e}"
+        );
         let e = plan(&[info("c_2_0_0", 3, 1), info("d_2_0_1", 3, 1)])
             .unwrap_err()
             .to_string();
@@ -284,6 +303,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("both named"), "{e}");
+        let e = plan(&[info("c_80000000000_0_0", 1, 1)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("exceeds the supported"), "{e}");
+        assert!(plan(&[info("c_1048576_0_1048575", 1, 1)]).is_ok());
         // Zero shots: width unknown, accepted.
         assert!(plan(&[info("c_3_0_2", 0, 0)]).is_ok());
     }

@@ -1,0 +1,101 @@
+"""shotpack's BitArray against Qiskit's, side by side in one run (medians of several runs).
+
+Run: ``python benches/bench_bitarray.py`` (build the extension with the release profile first:
+``pip install --no-build-isolation -e .``). Ratios are Qiskit time / shotpack time.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from qiskit.primitives import BitArray as QBitArray
+
+from _timing import median_time, report
+from shotpack import BitArray
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (median)")
+    args = parser.parse_args()
+    r = args.repeat
+    rng = np.random.default_rng(1234)
+    rows: list[tuple[str, float, float, float | None]] = []
+
+    def case(name: str, theirs, ours, target: float | None = None, slow: bool = False) -> None:
+        # Qiskit's slow Python loops get fewer runs; the median is still taken.
+        anchor = median_time(theirs, repeat=max(3, r // 2) if slow else r)
+        rows.append((name, anchor, median_time(ours, repeat=r), target))
+
+    # IQM-style nested lists: measurements[circuit][key] is [shot][qubit] of ints.
+    lists = rng.integers(0, 2, (200_000, 20)).tolist()
+    case(
+        "from_bool_array(nested lists 200k x 20, order=little)",
+        lambda: QBitArray.from_bool_array(lists, order="little"),
+        lambda: BitArray.from_bool_array(lists, order="little"),
+        15,
+    )
+
+    bits20 = rng.integers(0, 2, (200_000, 20)).astype(bool)
+    q20, o20 = QBitArray.from_bool_array(bits20), BitArray.from_bool_array(bits20)
+    case("get_counts 200k x 20, uniform", q20.get_counts, o20.get_counts, 15, slow=True)
+    outcomes = rng.integers(0, 2, (16, 20)).astype(bool)[rng.integers(0, 16, 200_000)]
+    q16, o16 = QBitArray.from_bool_array(outcomes), BitArray.from_bool_array(outcomes)
+    case("get_counts 200k x 20, 16 distinct outcomes", q16.get_counts, o16.get_counts, 100)
+    case("get_int_counts 200k x 20, uniform", q20.get_int_counts, o20.get_int_counts, slow=True)
+    case("get_bitstrings 200k x 20, uniform", q20.get_bitstrings, o20.get_bitstrings, slow=True)
+
+    strings = o20.get_bitstrings()[:100_000]
+    case(
+        "from_samples 100k bitstrings, 20 bits",
+        lambda: QBitArray.from_samples(strings, 20),
+        lambda: BitArray.from_samples(strings, 20),
+    )
+    ints = [int(s, 2) for s in strings]
+    case(
+        "from_samples 100k ints, 20 bits",
+        lambda: QBitArray.from_samples(ints, 20),
+        lambda: BitArray.from_samples(ints, 20),
+    )
+    counts = o20.get_counts()
+    case(
+        f"from_counts ({len(counts)} keys, 200k shots)",
+        lambda: QBitArray.from_counts(counts, 20),
+        lambda: BitArray.from_counts(counts, 20),
+    )
+
+    bools64 = rng.integers(0, 2, (1_000_000, 64), dtype=np.uint8).astype(bool)
+    case(
+        "from_bool_array(ndarray 1M x 64 bool, order=little)",
+        lambda: QBitArray.from_bool_array(bools64, order="little"),
+        lambda: BitArray.from_bool_array(bools64, order="little"),
+    )
+    q64, o64 = QBitArray.from_bool_array(bools64), BitArray.from_bool_array(bools64)
+    case("to_bool_array 1M x 64", q64.to_bool_array, o64.to_bool_array)
+    case("bitcount 1M x 64", q64.bitcount, o64.bitcount)
+    picks = list(range(0, 64, 3))
+    case(
+        f"slice_bits ({len(picks)} of 64 bits) 1M x 64",
+        lambda: q64.slice_bits(picks),
+        lambda: o64.slice_bits(picks),
+    )
+    case(
+        "postselect([0, 5, 63], [1, 0, 1]) 1M x 64",
+        lambda: q64.postselect([0, 5, 63], [1, 0, 1]),
+        lambda: o64.postselect([0, 5, 63], [1, 0, 1]),
+    )
+    q20m = QBitArray.from_bool_array(rng.integers(0, 2, (1_000_000, 20)).astype(bool))
+    o20m = BitArray(q20m.array, 20)
+    case(
+        "concatenate_bits(1M x 64, 1M x 20)",
+        lambda: QBitArray.concatenate_bits([q64, q20m]),
+        lambda: BitArray.concatenate_bits([o64, o20m]),
+    )
+
+    print(f"medians of {r} runs (Qiskit's per-shot Python loops: {max(3, r // 2)})")
+    report(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""Bad input, one kind per test: shotpack raises what Qiskit raises (type compared directly
+where Qiskit raises at all), with messages that say where the problem is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from qiskit.primitives import BitArray as QBitArray
+
+from shotpack import BitArray, _native
+
+ARR = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.uint8)  # 3 shots, 12 bits
+
+
+def both(call: Callable[[Any], Any], exc: type[BaseException], match: str | None = None) -> None:
+    """``call(cls)`` raises ``exc`` for Qiskit's class and for shotpack's."""
+    with pytest.raises(exc):
+        call(QBitArray)
+    with pytest.raises(exc, match=match):
+        call(BitArray)
+
+
+def test_constructor_rejects_non_arrays_and_wrong_dtypes() -> None:
+    both(lambda cls: cls([[1]], 1), TypeError, "numpy.ndarray")
+    both(lambda cls: cls(np.zeros((2, 1), np.int64), 1), TypeError, "uint8")
+
+
+def test_constructor_rejects_wrong_shapes() -> None:
+    both(lambda cls: cls(np.zeros(3, np.uint8), 1), ValueError, "two axes")
+    both(lambda cls: cls(np.zeros((2, 1), np.uint8), 9), ValueError, "2 bytes")
+
+
+def test_constructor_rejects_bad_num_bits() -> None:
+    # Qiskit accepts these silently (QUIRK); shotpack refuses them.
+    with pytest.raises(ValueError, match="non-negative"):
+        BitArray(np.zeros((2, 1), np.uint8), -1)
+    with pytest.raises(TypeError):
+        BitArray(np.zeros((2, 1), np.uint8), 3.0)  # type: ignore[arg-type]
+
+
+def test_from_bool_array_rejects_too_few_dimensions() -> None:
+    both(lambda cls: cls.from_bool_array([1, 0, 1]), ValueError, "two dimensions")
+    both(lambda cls: cls.from_bool_array(np.ones(3, bool)), ValueError, "two dimensions")
+    both(lambda cls: cls.from_bool_array([1, 0], order="middle"), ValueError, "two dimensions")
+
+
+def test_from_bool_array_rejects_unknown_order() -> None:
+    both(lambda cls: cls.from_bool_array([[1, 0]], order="middle"), ValueError, "'middle'")
+
+
+def test_from_bool_array_rejects_ragged_lists() -> None:
+    both(lambda cls: cls.from_bool_array([[1, 0], [1]]), ValueError)
+    both(lambda cls: cls.from_bool_array([[[1, 0]], [[1, 0], [0, 1]]]), ValueError)
+
+
+def test_to_bool_array_rejects_unknown_order() -> None:
+    both(lambda cls: cls(ARR, 12).to_bool_array("middle"), ValueError, "Invalid value")
+
+
+def test_from_samples_rejects_empty_input() -> None:
+    both(lambda cls: cls.from_samples([]), ValueError, "At least one sample")
+    both(lambda cls: cls.from_samples(iter(())), ValueError, "At least one sample")
+
+
+def test_from_samples_rejects_values_that_do_not_fit() -> None:
+    both(lambda cls: cls.from_samples([-1], 4), ValueError, "num_bits=4")
+    both(lambda cls: cls.from_samples([256], 8), ValueError, "num_bits=8")
+    both(lambda cls: cls.from_samples(["0x100"], 8), ValueError, "num_bits=8")
+    # Qiskit's check is byte-granular and keeps the extra bits in the padding, where readers
+    # mask them (silently altering the shot); shotpack checks bits.
+    with pytest.raises(ValueError, match="num_bits=4"):
+        BitArray.from_samples([16], 4)
+    with pytest.raises(ValueError, match="num_bits=2"):
+        BitArray.from_samples(["111"], 2)
+
+
+def test_from_samples_rejects_malformed_strings() -> None:
+    both(lambda cls: cls.from_samples(["01 1"]), ValueError)
+    both(lambda cls: cls.from_samples(["012"]), ValueError)
+    both(lambda cls: cls.from_samples(["0xfg"]), ValueError)
+    both(lambda cls: cls.from_samples(["-1"], 3), ValueError)
+
+
+def test_from_samples_rejects_mixed_or_non_integer_types() -> None:
+    both(lambda cls: cls.from_samples(["01", 1]), TypeError)
+    both(lambda cls: cls.from_samples([1, "01"]), TypeError)
+    both(lambda cls: cls.from_samples([1.0]), TypeError)
+    with pytest.raises(TypeError):
+        BitArray.from_samples([1.0], 3)  # Qiskit: AttributeError ('float' has no to_bytes)
+
+
+def test_from_counts_rejects_empty_input() -> None:
+    both(lambda cls: cls.from_counts([]), ValueError, "At least one counts mapping")
+    both(lambda cls: cls.from_counts({}), ValueError, "At least one sample")
+    both(lambda cls: cls.from_counts({"01": 0}), ValueError, "At least one sample")
+
+
+def test_from_counts_rejects_non_integer_counts() -> None:
+    both(lambda cls: cls.from_counts({"01": 1.5}), TypeError)
+    both(lambda cls: cls.from_counts({"01": "2"}), TypeError)
+
+
+def test_from_counts_rejects_unequal_mappings() -> None:
+    both(lambda cls: cls.from_counts([{"0": 1}, {"1": 2}]), ValueError, "same number of shots")
+    # Divisible totals pass Qiskit's check but still hold different numbers of shots.
+    with pytest.raises(ValueError, match=r"same number of shots, got \[1, 3\]"):
+        BitArray.from_counts([{"01": 1}, {"11": 3}])
+
+
+def test_slice_bits_rejects_bad_indices() -> None:
+    both(lambda cls: cls(ARR, 12).slice_bits(12), IndexError, "index 12 is out of bounds")
+    both(lambda cls: cls(ARR, 12).slice_bits([0, -1]), IndexError, "index -1")
+    both(lambda cls: cls(ARR, 12).slice_bits(np.int64(1)), TypeError)
+    both(lambda cls: cls(ARR, 12).slice_bits(slice(0, 2)), TypeError)
+
+
+def test_slice_shots_rejects_bad_indices() -> None:
+    both(lambda cls: cls(ARR, 12).slice_shots(3), IndexError, "number of shots 3")
+    both(lambda cls: cls(ARR, 12).slice_shots([-1]), IndexError, "index -1")
+    both(lambda cls: cls(ARR, 12).slice_shots(np.int64(1)), TypeError)
+
+
+def test_postselect_rejects_bad_arguments() -> None:
+    both(lambda cls: cls(ARR, 12).postselect([0, 1], [1]), ValueError, "do not match")
+    both(lambda cls: cls(ARR, 12).postselect([12], [1]), IndexError, "index 12")
+    both(lambda cls: cls(ARR, 12).postselect([-13], [1]), IndexError, "index -13")
+    both(lambda cls: cls(ARR, 12).postselect(np.int64(0), [1]), TypeError)
+    both(lambda cls: cls(ARR, 12).postselect([0], np.True_), TypeError)
+
+
+def test_concatenations_reject_empty_and_mismatched_inputs() -> None:
+    for name in ("concatenate", "concatenate_shots", "concatenate_bits"):
+        both(lambda cls, name=name: getattr(cls, name)([]), ValueError, "at least one")
+    a = np.zeros((2, 3, 1), np.uint8)
+    both(lambda cls: cls.concatenate([cls(a, 3), cls(a, 4)]), ValueError, "number of bits")
+    both(lambda cls: cls.concatenate([cls(a, 3), cls(a[:, :2], 3)]), ValueError, "shots")
+    both(lambda cls: cls.concatenate([cls(a, 3), cls(a[None], 3)]), ValueError, "dimension")
+    both(lambda cls: cls.concatenate([cls(a[0], 3)]), ValueError, "Zero-dimensional")
+    both(lambda cls: cls.concatenate([cls(a, 3)], axis=-1), ValueError, "axis -1")
+    both(lambda cls: cls.concatenate_shots([cls(a, 3), cls(a, 4)]), ValueError, "bits")
+    both(lambda cls: cls.concatenate_shots([cls(a, 3), cls(a[:1], 3)]), ValueError, "shape")
+    both(lambda cls: cls.concatenate_bits([cls(a, 3), cls(a[:, :2], 3)]), ValueError, "shots")
+    both(lambda cls: cls.concatenate_bits([cls(a, 3), cls(a[:1], 3)]), ValueError, "shape")
+
+
+def test_bitwise_operators_reject_mismatches() -> None:
+    both(lambda cls: cls(ARR, 12) & cls(ARR, 11), ValueError, "num_bits")
+    both(lambda cls: cls(ARR, 12) | cls(ARR[:2], 12), ValueError, "not compatible")
+    both(lambda cls: cls(ARR, 12) ^ 1, AttributeError)
+    both(lambda cls: 1 & cls(ARR, 12), TypeError)
+    both(lambda cls: cls(ARR, 12) == 5, AttributeError)
+
+
+def test_indexing_rejects_shot_and_bit_axes() -> None:
+    b = np.zeros((2, 3, 1), np.uint8)
+    both(lambda cls: cls(b, 3)[0, 1], IndexError, "shots axis")
+    both(lambda cls: cls(b, 3)[0, 1, 0], IndexError, "bits axis")
+    both(lambda cls: cls(b, 3)[5], IndexError)
+    both(lambda cls: list(cls(b[0], 3)), ValueError)  # 0-d: ba[0] hits the shots axis
+
+
+def test_reshape_and_transpose_reject_bad_shapes() -> None:
+    b = np.zeros((2, 3, 4, 1), np.uint8)
+    both(lambda cls: cls(b, 3).reshape(5), ValueError, "Cannot change")
+    both(lambda cls: cls(b, 3).reshape(-1), ValueError, "Cannot change")
+    both(lambda cls: cls(b, 3).reshape("x"), ValueError)
+    both(lambda cls: cls(b, 3).transpose(0), ValueError, "axes don't match")
+    both(lambda cls: cls(b, 3).transpose(0, 2), ValueError, "out of bounds")
+
+
+def test_readers_reject_bad_loc_and_wide_int_arrays() -> None:
+    b = np.zeros((2, 3, 1), np.uint8)
+    both(lambda cls: cls(b, 3).get_counts(2), IndexError)
+    both(lambda cls: cls(b, 3).get_bitstrings(5), IndexError)
+    with pytest.raises(ValueError, match="num_bits <= 64"):
+        BitArray(np.zeros((1, 9), np.uint8), 65).get_int_array()
+
+
+# ---- strict nested-list packing (the IQM / JSON helpers' entry point) ------------------------
+
+
+def test_strict_rejects_values_other_than_zero_and_one() -> None:
+    with pytest.raises(ValueError, match=r"^shot 1, qubit 2: expected 0 or 1, got 2$"):
+        _native.pack_nested_lists([[0, 1, 0], [1, 0, 2]], True, True)
+    with pytest.raises(ValueError, match="shot 0, qubit 0: expected 0 or 1, got -1"):
+        _native.pack_nested_lists([[-1]], True, True)
+    with pytest.raises(ValueError, match="shot 0, qubit 1: expected 0 or 1, got 1000"):
+        _native.pack_nested_lists([[0, 10**300]], False, True)
+
+
+def test_strict_rejects_non_integer_values() -> None:
+    with pytest.raises(TypeError, match="shot 0, qubit 1: expected an int 0 or 1, got float"):
+        _native.pack_nested_lists([[0, 1.0]], True, True)
+    with pytest.raises(TypeError, match="shot 1, qubit 0: expected an int 0 or 1, got str"):
+        _native.pack_nested_lists([[0], ["1"]], True, True)
+    with pytest.raises(TypeError, match="got NoneType"):
+        _native.pack_nested_lists([[None]], True, True)
+
+
+def test_strict_rejects_ragged_rows_and_non_list_rows() -> None:
+    with pytest.raises(ValueError, match="shot 2: expected 2 qubit values like shot 0, got 3"):
+        _native.pack_nested_lists([[0, 1], [1, 1], [0, 0, 1]], True, True)
+    with pytest.raises(TypeError, match="shot 1: expected a list of qubit values, got int"):
+        _native.pack_nested_lists([[0, 1], 1], True, True)
+    with pytest.raises(TypeError, match="shot 0, qubit 1: expected an int 0 or 1, got list"):
+        _native.pack_nested_lists([[0, [1]]], True, True)
+
+
+def test_strict_names_the_position_of_n_d_input() -> None:
+    data = [[[0, 1], [1, 1]], [[0, 1], [1, 5]]]
+    with pytest.raises(ValueError, match=r"position \(1,\), shot 1, qubit 1: expected 0 or 1"):
+        _native.pack_nested_lists(data, True, True)
+    with pytest.raises(ValueError, match="index 1 at depth 0"):
+        _native.pack_nested_lists([[[0, 1]], [[0, 1], [1, 0]]], True, True)
+
+
+def test_strict_rejects_non_lists_and_flat_lists() -> None:
+    with pytest.raises(TypeError, match="expected a list of shots"):
+        _native.pack_nested_lists(np.zeros((2, 2)), True, True)
+    with pytest.raises(ValueError, match="two dimensions"):
+        _native.pack_nested_lists([0, 1], True, True)
+    with pytest.raises(ValueError, match="two dimensions"):
+        _native.pack_nested_lists([], True, True)
+
+
+def test_self_referential_lists_do_not_hang() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="deeper than 64"):
+        _native.pack_nested_lists(loop, True, True)
+    with pytest.raises((ValueError, RecursionError)):
+        BitArray.from_bool_array(loop)
+
+
+def test_list_mutated_by_index_hook_is_detected() -> None:
+    rows = [[0, 1, 0]]
+
+    class Sneaky:
+        def __index__(self) -> int:
+            rows[0].clear()
+            return 1
+
+    rows[0][1] = Sneaky()  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="changed size"):
+        _native.pack_nested_lists(rows, True, True)
