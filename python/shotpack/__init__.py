@@ -47,10 +47,46 @@ _EXPORTS: dict[str, str] = {
     "MeasurementPlan": "shotpack.estimator",
     "plan_measurements": "shotpack.estimator",
     "evaluate_estimator": "shotpack.estimator",
-    "bitarray_expectation_values": "shotpack.expectation",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+# Kept literal (not computed from _EXPORTS) so that linters and IDEs can read it;
+# tests/test_public_api.py checks that the two agree.
+__all__ = [
+    "BindingsArray",
+    "BitArray",
+    "Circuit",
+    "CircuitCompilationOptions",
+    "DataBin",
+    "Estimator",
+    "EstimatorPub",
+    "IQMBackend",
+    "IQMClient",
+    "IQMJob",
+    "IQMResult",
+    "Instruction",
+    "JobStatus",
+    "LocalServer",
+    "MeasurementGroup",
+    "MeasurementPlan",
+    "ObservablesArray",
+    "Parameter",
+    "ParameterExpression",
+    "PauliSum",
+    "PrimitiveResult",
+    "PubResult",
+    "RunResult",
+    "Sampler",
+    "SamplerPub",
+    "SamplerPubResult",
+    "ShotpackError",
+    "__version__",
+    "evaluate_estimator",
+    "load",
+    "measurements_to_data_bin",
+    "parse_measurements",
+    "plan_measurements",
+    "save",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -76,7 +112,6 @@ if TYPE_CHECKING:
         evaluate_estimator,
         plan_measurements,
     )
-    from shotpack.expectation import bitarray_expectation_values
     from shotpack.io import load, save
     from shotpack.measurements import measurements_to_data_bin, parse_measurements
     from shotpack.observables import ObservablesArray, PauliSum

@@ -10,9 +10,7 @@ __version__: str
 import numpy as _np
 from numpy.typing import NDArray as _NDArray
 
-def qiskit_memory(
-    registers: list[tuple[_NDArray[_np.uint8], int]], shots: int
-) -> list[str]: ...
+def qiskit_memory(registers: list[tuple[_NDArray[_np.uint8], int]], shots: int) -> list[str]: ...
 def qiskit_counts(
     registers: list[tuple[_NDArray[_np.uint8], int]], shots: int
 ) -> dict[str, int]: ...

@@ -13,7 +13,9 @@ pub fn init_pool() {
             .filter(|&n| n > 0)
         {
             // An error means a pool already exists (someone else built it); keep that one.
-            let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global();
         }
     });
 }

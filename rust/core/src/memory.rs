@@ -299,7 +299,11 @@ mod tests {
                     .iter()
                     .map(|&n| {
                         (0..shots)
-                            .map(|_| (0..n).map(|_| (lcg(&mut seed) % 3 == 0) as u8).collect())
+                            .map(|_| {
+                                (0..n)
+                                    .map(|_| lcg(&mut seed).is_multiple_of(3) as u8)
+                                    .collect()
+                            })
                             .collect()
                     })
                     .collect();
