@@ -78,7 +78,14 @@ class _ExprConverter:
         if isinstance(value, QiskitExpression):
             if not value.parameters:
                 return _real(complex(value), where)
-            return self._from_sympy(value.sympify(), {p.name: p for p in value.parameters}, where)
+            try:
+                symbolic = value.sympify()
+            except ImportError as exc:
+                raise ImportError(
+                    f"{where}: converting the parameter expression {value} needs sympy; install "
+                    "it with `pip install 'shotpack[qiskit]'` (or `pip install sympy`)"
+                ) from exc
+            return self._from_sympy(symbolic, {p.name: p for p in value.parameters}, where)
         return _real(value, where)
 
     def _from_sympy(self, node: Any, by_name: Mapping[str, Any], where: str) -> Any:
