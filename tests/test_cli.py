@@ -15,7 +15,7 @@ import requests
 
 from shotpack import load
 from shotpack.cli import main
-from shotpack.demo import run_demo
+from shotpack.demo import SAMPLER_SHOTS, run_demo
 from shotpack.iqm.client import IQMClient
 from shotpack.iqm.models import Circuit, Instruction
 from shotpack.measurements import parse_measurements
@@ -34,7 +34,7 @@ def test_demo_exits_zero_and_writes_the_plot(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "evs (3, 100), stds (3, 100)" in out
-    assert "BitArray(<shape=(100,), num_shots=1000, num_bits=2>)" in out
+    assert f"BitArray(<shape=(100,), num_shots={SAMPLER_SHOTS}, num_bits=2>)" in out
     assert "post-processing share of the total" in out and "OK:" in out
     pytest.importorskip("matplotlib")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

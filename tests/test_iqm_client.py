@@ -142,6 +142,7 @@ def test_submit_and_fetch(client):
     got = client.get_job(job.job_id)
     assert got.status == ServerJobStatus.COMPLETED
     meas = client.get_job_measurements(job.job_id)
+    assert json.loads(client.get_job_measurements_body(job.job_id)) == meas
     assert len(meas) == 2 and len(meas[0]["m"]) == 50 and len(meas[0]["m"][0]) == 2
     counts = client.get_job_measurement_counts(job.job_id)
     assert counts[0].measurement_keys == ["m"] and sum(counts[0].counts.values()) == 50

@@ -249,7 +249,7 @@ class PrimitiveJob(Generic[T]):
         t1 = time.perf_counter()
         # The body is fetched raw (not through get_job_data_bins) to time download and parsing
         # apart.
-        bodies = [self._client._measurements_body(j.job_id) for j in self._jobs]
+        bodies = [self._client.get_job_measurements_body(j.job_id) for j in self._jobs]
         t2 = time.perf_counter()
         bins: list[DataBin] = []
         for body in bodies:

@@ -528,7 +528,22 @@ class IQMClient:
         except (ValueError, TypeError, PydanticValidationError) as e:
             raise InternalSystemError(f"The server sent invalid measurement counts: {e}") from None
 
-    def _measurements_body(self, job_id: JobId) -> bytes:
+    def get_job_measurements_body(self, job_id: JobId) -> bytes:
+        """The raw JSON body of the job's per-shot measurements artifact.
+
+        For callers that store the artifact or parse it themselves (``shotpack convert`` reads
+        such a file); :meth:`get_job_data_bins` is this plus the Rust parser.
+
+        Args:
+            job_id: the job.
+
+        Returns:
+            The response bytes, ``[circuit][key][shot][qubit]`` as JSON.
+
+        Example:
+            >>> body = client.get_job_measurements_body(job_id)  # doctest: +SKIP
+            >>> shotpack.parse_measurements(body)  # doctest: +SKIP
+        """
         return self._get(f"jobs/{_as_uuid(job_id)}/artifacts/measurements").content
 
     def get_job_measurements(self, job_id: JobId) -> CircuitMeasurementResultsBatch:
@@ -537,7 +552,7 @@ class IQMClient:
         Prefer :meth:`get_job_data_bins` for anything large: it parses the body in Rust into
         packed arrays without building a Python object per shot.
         """
-        body = self._measurements_body(job_id)
+        body = self.get_job_measurements_body(job_id)
         try:
             data = json.loads(body)
         except ValueError as e:
@@ -563,7 +578,7 @@ class IQMClient:
         """
         from shotpack.measurements import parse_measurements
 
-        return parse_measurements(self._measurements_body(job_id), registers=registers)
+        return parse_measurements(self.get_job_measurements_body(job_id), registers=registers)
 
     def get_run_result(self, job_id: JobId) -> RunResult:
         """The job in the classic :class:`RunResult` shape (status, measurements when ready,

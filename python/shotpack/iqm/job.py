@@ -281,7 +281,7 @@ class IQMJob:
         for m in data.messages:
             warnings.warn(f"{m.source}: {m.message}", stacklevel=2)
         request = self._run_request()
-        body = self._client._measurements_body(self.job_id())
+        body = self._client.get_job_measurements_body(self.job_id())
         self._result = self._format(body, request, data)
         return self._result
 
