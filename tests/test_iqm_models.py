@@ -1,4 +1,4 @@
-"""Models: JSON shapes of PROTOCOL.md, cross-checked with iqm-client 36's own models."""
+"""Models: JSON shapes of the IQM Server API v1, cross-checked with iqm-client 36's own models."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Authentication: where the bearer token comes from, and the rules for combining sources.
 
-Sources (PROTOCOL.md 1.3): a ``token`` argument or ``IQM_TOKEN`` (sent verbatim), or a
-``tokens_file`` argument or ``IQM_TOKENS_FILE`` (a JSON object whose ``access_token`` is read,
-and re-read when the cached token has 60 s or less left, so an external tool can refresh it).
+Sources, combined by iqm-client 36's rules: a ``token`` argument or ``IQM_TOKEN`` (sent
+verbatim), or a ``tokens_file`` argument or ``IQM_TOKENS_FILE`` (a JSON object whose
+``access_token`` is read, and re-read when the cached token has 60 s or less left, so an
+external tool can refresh it).
 Arguments and environment variables must not be mixed, and at most one source may be given.
 Empty strings count as not given. With no source, requests carry no ``Authorization`` header.
 

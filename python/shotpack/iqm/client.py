@@ -395,7 +395,7 @@ class IQMClient:
 
         Raises:
             ValueError: ``shots`` < 1 or an empty batch.
-            CircuitValidationError: a circuit fails validation (section 6 of PROTOCOL.md).
+            CircuitValidationError: a circuit fails validation (iqm-client 36's client-side rules).
         """
         if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
             raise ValueError(

@@ -1,4 +1,4 @@
-"""Pydantic models of the IQM Server API v1 (the wire shapes of docs PROTOCOL.md, sections 2-4).
+"""Pydantic models of the IQM Server API v1 (the wire shapes iqm-client 36 sends and reads).
 
 Both sides use these models: :class:`shotpack.iqm.IQMClient` to build requests and parse
 responses, and the local server (``shotpack serve``) to parse requests and build responses.

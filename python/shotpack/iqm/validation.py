@@ -1,4 +1,4 @@
-"""Client-side circuit validation (PROTOCOL.md section 6), before anything is sent.
+"""Client-side circuit validation (the rules iqm-client 36 applies), before anything is sent.
 
 Checks, in order: shots > 0; per circuit a non-empty name and instruction list, known operation
 names, known implementations, arity, no repeated locus component, required/unexpected/mistyped

@@ -2,8 +2,8 @@
 
 Standard library only (``http.server``), HTTP/1.1 with keep-alive: every response carries a
 ``Content-Length``. Routes are those of the IQM Server API v1 that iqm-client 36 uses
-(``/api/v1/...``; see ``docs/PROTOCOL.md`` section 2). Every 4xx/5xx response has the JSON body
-``{"message": ..., "error_code": ..., "source": "iqm-server"}``.
+(``/api/v1/...``; the endpoint table is in ``docs/server.md``). Every 4xx/5xx response has
+the JSON body ``{"message": ..., "error_code": ..., "source": "iqm-server"}``.
 
 Not served (404 with an explanation): pulse-level ``run`` jobs, the station proxy
 (``proxy_path`` is ``null``), chip design records and the protobuf settings tree. Channel
