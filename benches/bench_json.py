@@ -6,9 +6,14 @@ The body is the Qiskit-on-IQM layout: one circuit, ``SHOTS`` shots, ``KEYS`` sin
 ``qiskit.primitives.BitArray.from_bool_array`` (per key, or per register after assembling the
 register matrix the way Qiskit-on-IQM's result formatting does).
 
-Run: ``python benches/bench_json.py [--shots N] [--keys K]``. Prints, for registers=False and
-registers=True: medians side by side and their ratio (target 100x), the one-core throughput
-(a subprocess with ``SHOTPACK_NUM_THREADS=1``, target 500 MB/s), and the peak memory of a parse
+A second set of rows covers multi-bit keys, the layout of a plain IQM job: ``C`` circuits of
+``S`` shots of one ``W``-qubit key ``meas`` (``--multi CxSxW,...``; default 100 x 100k x 2,
+60 MB compact, and 1 x 200k x 20), against the same anchor with ``registers=False``.
+
+Run: ``python benches/bench_json.py [--shots N] [--keys K] [--multi CxSxW,...]``. Prints, for
+each body in the compact and the ``json.dumps`` spelling: medians side by side and their ratio
+(target 100x), the one-core throughput (a subprocess with ``SHOTPACK_NUM_THREADS=1``; target
+500 MB/s for single-bit keys, 2000 MB/s for multi-bit keys), and the peak memory of a parse
 (a subprocess: VmHWM from /proc/self/status after resetting it through /proc/self/clear_refs,
 minus the RSS before the body was read, so it covers the body plus everything the parse
 allocates, Rust buffers included; budget: body + 2 x packed output).
@@ -45,6 +50,23 @@ def make_body(shots: int, keys: int, *, spaced: bool = False, seed: int = 1234) 
         sep = b": " if spaced else b":"
         parts.append(b'"c_%d_0_%d"%s[' % (keys, j, sep) + buf.tobytes()[: -len(shot) + 3] + b"]")
     return b"[{" + (b", " if spaced else b",").join(parts) + b"}]"
+
+
+def make_multi_body(
+    circuits: int, shots: int, width: int, *, spaced: bool = False, seed: int = 1234
+) -> bytes:
+    """``circuits`` x ``{"meas": shots x width bits}``, compact or as ``json.dumps`` spells it."""
+    rng = np.random.default_rng(seed)
+    sep = b", " if spaced else b","
+    row = b"[" + sep.join([b"0"] * width) + b"]" + sep
+    stride = len(sep) + 1
+    parts = []
+    for _ in range(circuits):
+        buf = np.tile(np.frombuffer(row, dtype=np.uint8), shots).reshape(shots, len(row))
+        buf[:, 1 : stride * width : stride] += rng.integers(0, 2, (shots, width), dtype=np.uint8)
+        key = b'"meas": [' if spaced else b'"meas":['
+        parts.append(b"{" + key + buf.tobytes()[: -len(sep)] + b"]}")
+    return b"[" + sep.join(parts) + b"]"
 
 
 def anchor(body: bytes, registers: bool) -> list[object]:
@@ -89,9 +111,9 @@ def _status(field: str) -> int:
     return int(match[1]) * 1024
 
 
-def worker_speed(path: str) -> None:
+def worker_speed(path: str, modes: list[bool]) -> None:
     body = Path(path).read_bytes()
-    times = {str(reg): median_time(lambda r=reg: ours(body, r), repeat=7) for reg in (False, True)}
+    times = {str(reg): median_time(lambda r=reg: ours(body, r), repeat=7) for reg in modes}
     print(json.dumps(times))
 
 
@@ -128,56 +150,84 @@ def check_equal(a: list, b: list) -> None:
             np.testing.assert_array_equal(x[k].array, y[k].array)
 
 
+def measure(
+    body: bytes,
+    label: str,
+    modes: list[bool],
+    target_mbs: int,
+    anchor_repeat: int,
+    rows: list[tuple[str, float, float, float | None]],
+    notes: list[str],
+) -> None:
+    """Adds the side-by-side rows and the one-core / memory notes of one body."""
+    mib = len(body) / 2**20
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        f.write(body)
+        path = f.name
+    try:
+        one_core = _subprocess(
+            ["--worker", "speed", "--path", path, "--modes", ",".join(str(int(m)) for m in modes)],
+            {"SHOTPACK_NUM_THREADS": "1"},
+        )
+        for registers in modes:
+            check_equal(anchor(body, registers), ours(body, registers))
+            t_anchor = median_time(
+                lambda b=body, r=registers: anchor(b, r), repeat=anchor_repeat, warmup=0
+            )
+            t_ours = median_time(lambda b=body, r=registers: ours(b, r), repeat=7)
+            case = f"{label} {mib:.1f} MiB registers={registers}"
+            rows.append((case, t_anchor, t_ours, 100.0))
+            t1 = one_core[str(registers)]
+            mem = _subprocess(
+                ["--worker", "memory", "--path", path, "--registers", str(int(registers))]
+            )
+            budget = mem["body"] + 2 * mem["packed"]
+            notes.append(
+                f"{case}: one core {t1 * 1e3:.1f} ms = {len(body) / t1 / 1e6:.0f} MB/s "
+                f"(target {target_mbs}); all cores {len(body) / t_ours / 1e6:.0f} MB/s; peak "
+                f"{mem['peak'] / 2**20:.1f} MiB vs budget {budget / 2**20:.1f} MiB (body "
+                f"{mem['body'] / 2**20:.1f} + 2 x packed {mem['packed'] / 2**20:.2f})"
+            )
+    finally:
+        os.unlink(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shots", type=int, default=200_000)
     parser.add_argument("--keys", type=int, default=20)
+    parser.add_argument(
+        "--multi",
+        default="100x100000x2,1x200000x20",
+        help="multi-bit bodies as CIRCUITSxSHOTSxWIDTH, comma-separated ('' for none)",
+    )
     parser.add_argument("--anchor-repeat", type=int, default=3)
     parser.add_argument("--worker", choices=["speed", "memory"])
     parser.add_argument("--path")
     parser.add_argument("--registers", type=int, default=0)
+    parser.add_argument("--modes", default="0,1")
     args = parser.parse_args()
     if args.worker == "speed":
-        worker_speed(args.path)
+        worker_speed(args.path, [bool(int(m)) for m in args.modes.split(",")])
         return
     if args.worker == "memory":
         worker_memory(args.path, bool(args.registers))
         return
 
-    rows = []
-    notes = []
+    rows: list[tuple[str, float, float, float | None]] = []
+    notes: list[str] = []
     for spaced in (False, True):
-        body = make_body(args.shots, args.keys, spaced=spaced)
         layout = "spaced" if spaced else "compact"
-        mib = len(body) / 2**20
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
-            f.write(body)
-            path = f.name
-        try:
-            one_core = _subprocess(
-                ["--worker", "speed", "--path", path], {"SHOTPACK_NUM_THREADS": "1"}
-            )
-            for registers in (False, True):
-                check_equal(anchor(body, registers), ours(body, registers))
-                t_anchor = median_time(
-                    lambda b=body, r=registers: anchor(b, r), repeat=args.anchor_repeat, warmup=0
-                )
-                t_ours = median_time(lambda b=body, r=registers: ours(b, r), repeat=7)
-                case = f"{args.shots}x{args.keys} keys {layout} {mib:.1f} MiB registers={registers}"
-                rows.append((case, t_anchor, t_ours, 100.0))
-                t1 = one_core[str(registers)]
-                mem = _subprocess(
-                    ["--worker", "memory", "--path", path, "--registers", str(int(registers))]
-                )
-                budget = mem["body"] + 2 * mem["packed"]
-                notes.append(
-                    f"{case}: one core {t1 * 1e3:.1f} ms = {len(body) / t1 / 1e6:.0f} MB/s "
-                    f"(target 500); all cores {len(body) / t_ours / 1e6:.0f} MB/s; peak "
-                    f"{mem['peak'] / 2**20:.1f} MiB vs budget {budget / 2**20:.1f} MiB (body "
-                    f"{mem['body'] / 2**20:.1f} + 2 x packed {mem['packed'] / 2**20:.2f})"
-                )
-        finally:
-            os.unlink(path)
+        body = make_body(args.shots, args.keys, spaced=spaced)
+        label = f"{args.shots}x{args.keys} keys {layout}"
+        measure(body, label, [False, True], 500, args.anchor_repeat, rows, notes)
+    for spec in filter(None, args.multi.split(",")):
+        circuits, shots, width = (int(x) for x in spec.split("x"))
+        for spaced in (False, True):
+            layout = "spaced" if spaced else "compact"
+            body = make_multi_body(circuits, shots, width, spaced=spaced)
+            label = f"{circuits}x{shots} shots x {width}-bit key {layout}"
+            measure(body, label, [False], 2000, args.anchor_repeat, rows, notes)
     report(rows)
     print()
     for note in notes:

@@ -117,6 +117,57 @@ def test_slice_bits_rejects_bad_indices() -> None:
     both(lambda cls: cls(ARR, 12).slice_bits(slice(0, 2)), TypeError)
 
 
+def test_slice_bits_reads_bools_as_a_mask_like_qiskit() -> None:
+    # Qiskit indexes the unpacked bits with NumPy, so a list of bools is a mask over the bits.
+    ba, qba = (
+        BitArray.from_samples(["011", "101", "110"]),
+        QBitArray.from_samples(["011", "101", "110"]),
+    )
+    assert ba.slice_bits([False] * 3).num_bits == 0  # Qiskit crashes reading 0 bits
+    for mask in ([True, False, True], [True] * 3, np.array([False, True, True])):
+        ours, theirs = ba.slice_bits(mask), qba.slice_bits(mask)
+        assert ours.num_bits == theirs.num_bits
+        assert ours.get_bitstrings() == theirs.get_bitstrings()
+    assert ba.slice_bits([True, False, True]).get_bitstrings() == ["01", "11", "10"]  # bits 0, 2
+    # A mask of the wrong length is an IndexError in both (not bit 1, or bits 1 and 0).
+    both(lambda cls: cls(ARR, 12).slice_bits([True]), IndexError, "boolean index has 1 entries")
+    both(lambda cls: cls(ARR, 12).slice_bits(True), IndexError, "number of bits is 12")
+    both(lambda cls: cls(ARR, 12).slice_bits([True, False]), IndexError)
+
+
+def test_slice_bits_rejects_non_integer_indices_like_qiskit() -> None:
+    both(lambda cls: cls(ARR, 12).slice_bits([1.0]), IndexError, "must be integers, got 1.0")
+    both(lambda cls: cls(ARR, 12).slice_bits([0, 2.5]), IndexError, "got 2.5")
+    both(lambda cls: cls(ARR, 12).slice_bits(np.array([1.0])), IndexError)
+    both(lambda cls: cls(ARR, 12).slice_bits(["a"]), TypeError, "got str")
+    both(lambda cls: cls(ARR, 12).slice_bits([None]), TypeError, "got NoneType")
+    # NumPy integers inside a sequence are fine in both.
+    assert BitArray(ARR, 12).slice_bits([np.uint8(3)]) == QBitArray(ARR, 12).slice_bits(
+        [np.uint8(3)]
+    )
+
+
+def test_from_qiskit_rejects_other_objects() -> None:
+    for bad in (5, "0101", np.zeros((2, 1), np.uint8)):
+        with pytest.raises(TypeError, match=r"qiskit\.primitives\.BitArray"):
+            BitArray.from_qiskit(bad)  # type: ignore[arg-type]
+
+
+def test_loc_with_too_many_entries_names_the_pub_axes() -> None:
+    b = BitArray(np.zeros((2, 3, 4, 1), np.uint8), 3)
+    for read in (b.get_counts, b.get_int_counts, b.get_bitstrings, b.get_int_array):
+        with pytest.raises(IndexError, match=r"^loc has 3 entries but the BitArray has 2 pub axes"):
+            read((0, 0, 0))
+    with pytest.raises(IndexError, match="loc has 1 entries but the BitArray has 0 pub axes"):
+        b[0, 0].get_counts(0)
+    # None, Ellipsis and boolean masks count as NumPy counts them.
+    assert b.get_counts((0, None, 1)) == {"000": 4}
+    assert b.get_counts((..., 1)) == {"000": 8}
+    assert b.get_counts(np.ones((2, 3), bool)) == {"000": 24}
+    with pytest.raises(IndexError, match="loc has 3 entries"):
+        b.get_counts((np.ones((2, 3), bool), 0))
+
+
 def test_slice_shots_rejects_bad_indices() -> None:
     both(lambda cls: cls(ARR, 12).slice_shots(3), IndexError, "number of shots 3")
     both(lambda cls: cls(ARR, 12).slice_shots([-1]), IndexError, "index -1")

@@ -134,3 +134,46 @@ def test_convert_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["convert", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.json" in err and "shotpack convert: error" in err
+
+
+def test_convert_output_option_for_json(
+    body: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "measurements.json"
+    path.write_bytes(body)
+    for to in ("counts", "bitstrings"):
+        out = tmp_path / f"{to}.json"
+        assert main(["convert", str(path), "--to", to, "-o", str(out)]) == 0
+        printed = capsys.readouterr().out
+        assert str(out) in printed and "{" not in printed  # the JSON went to the file only
+        assert main(["convert", str(path), "--to", to]) == 0
+        assert json.loads(out.read_text()) == json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("to", ["npz", "counts", "bitstrings"])
+def test_convert_unwritable_output_is_a_message_not_a_traceback(
+    body: bytes, tmp_path: Path, to: str
+) -> None:
+    path = tmp_path / "measurements.json"
+    path.write_bytes(body)
+    target = tmp_path / "missing-dir" / "out.x"
+    proc = subprocess.run(
+        [sys.executable, "-m", "shotpack", "convert", str(path), "--to", to, "-o", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("shotpack convert: error: cannot write")
+    assert "missing-dir" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "missing-dir").exists()
+
+
+def test_demo_unwritable_plot_fails_cleanly(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    out = io.StringIO()
+    report = run_demo(plot=str(tmp_path / "missing-dir" / "demo.png"), out=out)
+    assert not report.ok
+    assert any("could not write" in f and "missing-dir" in f for f in report.failures)
+    assert "FAILED" in out.getvalue()

@@ -316,3 +316,13 @@ def test_evaluate_errors():
         evaluate_estimator(plan, [two, two], [np.zeros((3, 1), np.uint8), None])
     with pytest.raises(TypeError):
         evaluate_estimator(plan, [ok, "not a bitarray"])
+
+
+def test_nan_coefficient_gives_nan_in_its_cells_only():
+    # Before, a NaN coefficient was dropped while simplifying, silently giving a finite value.
+    plan = plan_measurements([{"ZZ": float("nan"), "IZ": 1.0}, {"ZZ": 1.0}])
+    assert any("ZZ" in g.terms for g in plan.groups)
+    data = [BitArray.from_samples(["00", "11", "01"], num_bits=g.num_bits) for g in plan.groups]
+    out = evaluate_estimator(plan, data)
+    assert np.isnan(out.evs[0]) and np.isfinite(out.evs[1])
+    assert out.evs[1] == pytest.approx(1 / 3)

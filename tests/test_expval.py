@@ -174,3 +174,15 @@ def test_zero_shots_is_value_error():
     ba = BitArray(np.zeros((0, 1), dtype=np.uint8), 2)
     with pytest.raises(ValueError, match="0 shots"):
         bitarray_expectation_values(ba, "ZZ")
+
+
+def test_nan_coefficient_propagates_like_qiskit():
+    # The NaN term used to be dropped as "small", giving -1.0 (and a lone NaN term raised
+    # "Empty observable was detected").
+    ours, theirs = BitArray.from_samples(["01", "11"]), QBitArray.from_samples(["01", "11"])
+    nan = float("nan")
+    for obs in ({"ZZ": nan, "IZ": 1.0}, {"ZZ": nan}, [{"ZZ": nan}, "IZ"]):
+        got, want = ours.expectation_values(obs), theirs.expectation_values(obs)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got, want, equal_nan=True)
+    assert np.isnan(ours.expectation_values({"ZZ": nan, "IZ": 1.0}))

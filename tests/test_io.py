@@ -110,3 +110,29 @@ def test_load_errors(tmp_path: Path) -> None:
     np.savez(missing, __shotpack__=np.asarray(json.dumps(header)))
     with pytest.raises(ValueError, match="b0_f0 of field 'm' is missing"):
         load(missing)
+
+
+@pytest.mark.parametrize("content", [b'{"m": [[0, 1]]}', b"", b"P", b"\x80\x04K\x01."])
+def test_load_non_npz_says_so(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"is not an \.npz file") as ei:
+        load(path)
+    assert "pickle" not in str(ei.value)
+    stream = io.BytesIO(b"xx" + content)
+    stream.seek(2)
+    with pytest.raises(ValueError, match=r"is not an \.npz file"):
+        load(stream)
+    assert stream.tell() == 2  # sniffing the header does not move the position
+
+
+def test_load_from_file_object_after_sniffing(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    save(buf, DataBin(x=np.arange(3)))
+    buf.seek(0)
+    np.testing.assert_array_equal(load(buf).x, np.arange(3))
+
+
+def test_load_missing_path_is_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope.npz")

@@ -3,6 +3,7 @@ failures, retrieval, faults during download, and a 1M-shot job."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections import Counter
 
@@ -108,6 +109,25 @@ def test_qiskit_circuit_with_unmeasured_register(backend):
     data = result.data[0].data
     assert list(data.keys()) == ["a", "never", "z"]
     assert data.never.num_bits == 3 and not np.asarray(data.never.array).any()
+
+
+def test_result_metadata_hides_internal_keys(backend):
+    qiskit = pytest.importorskip("qiskit")
+    qc = qiskit.QuantumCircuit(2, 2, name="meta")
+    qc.metadata = {"user": 1, "tag": "x"}
+    qc.measure([0, 1], [0, 1])
+    plain = Circuit(
+        name="plain",
+        instructions=[Instruction(name="measure", locus=("QB1",), args={"key": "m"})],
+        metadata={"user": 2, "shotpack.qubits": ["QB1"], "shotpack.future": 0},
+    )
+    result = backend.run([qc, plain], shots=10).result(progress=False)
+    assert result.results[0].metadata == {"user": 1, "tag": "x"}
+    assert result.results[1].metadata == {"user": 2}
+    assert result.data[0].metadata["circuit_metadata"] == {"user": 1, "tag": "x"}
+    assert result.data[1].metadata["circuit_metadata"] == {"user": 2}
+    # The circuits themselves keep their keys (the qubit order is still declared).
+    assert plain.metadata is not None and "shotpack.qubits" in plain.metadata
 
 
 def test_non_qiskit_keys(backend):
@@ -246,3 +266,59 @@ def test_million_shots(backend):
         assert mem[r][3] == str(int(np.asarray(c["c_2_0_0"].array)[r, -1] & 1))
         assert mem[r][2] == str(int(np.asarray(c["c_2_0_1"].array)[r, -1] & 1))
         assert mem[r][0] == str(int(np.asarray(c["d_1_1_0"].array)[r, -1] & 1))
+
+
+class _Stream:
+    """A stand-in for sys.stderr that is or is not a terminal."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.text: list[str] = []
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, s: str) -> int:
+        self.text.append(s)
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_default_follows_the_terminal(monkeypatch):
+    pytest.importorskip("tqdm")
+    from shotpack.iqm.circuit_job import progress_default
+
+    monkeypatch.setitem(sys.modules, "IPython", None)
+    monkeypatch.setattr("sys.stderr", _Stream(tty=True))
+    assert progress_default() is True
+    monkeypatch.setattr("sys.stderr", _Stream(tty=False))
+    assert progress_default() is False
+    monkeypatch.setattr("sys.stderr", None)
+    assert progress_default() is False
+    # Without tqdm there is never a bar, terminal or not.
+    monkeypatch.setattr("sys.stderr", _Stream(tty=True))
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    assert progress_default() is False
+
+
+def test_result_shows_no_bar_unless_on_a_terminal_or_asked(backend, server, monkeypatch):
+    pytest.importorskip("tqdm")
+    c = Circuit(
+        name="p", instructions=[Instruction(name="measure", locus=("QB1",), args={"key": "m"})]
+    )
+    quiet = _Stream(tty=False)
+    monkeypatch.setattr("sys.stderr", quiet)
+    backend.run(c, shots=10).result()
+    assert quiet.text == []
+    # Forced on, a non-terminal stream gets the bar.
+    backend.run(c, shots=10).result(progress=True)
+    assert "Progress" in "".join(quiet.text)
+    # On a terminal the default shows it; progress=False still silences it.
+    tty = _Stream(tty=True)
+    monkeypatch.setattr("sys.stderr", tty)
+    backend.run(c, shots=10).result(progress=False)
+    assert tty.text == []
+    backend.run(c, shots=10).result()
+    assert "Progress" in "".join(tty.text)

@@ -116,6 +116,122 @@ def test_single_bit_keys_in_server_layouts(shots: list[int], sep: str) -> None:
     np.testing.assert_array_equal(d.c.array.ravel(), shots)
 
 
+MULTI_WIDTHS = st.one_of(st.sampled_from([2, 3, 7, 8, 9, 20, 63, 64, 65]), st.integers(2, 70))
+MANY_SHOTS = st.one_of(st.sampled_from([0, 1, 2, 3, 9, 10, 11]), st.integers(0, 400))
+
+
+def spell_key(bits: np.ndarray, spelling: str, rnd: random.Random) -> str:
+    """One key's shots: compact, as ``json.dumps`` writes them, or a per-shot mix of both."""
+    rows = bits.tolist()
+    if spelling == "compact":
+        return json.dumps(rows, separators=(",", ":"))
+    if spelling == "dumps":
+        return json.dumps(rows)
+    parts = []
+    for i, row in enumerate(rows):
+        inner = rnd.choice([",", ", ", " ,\n"])
+        outer = rnd.choice([",", ", ", ",\n  "])
+        parts.append((outer if i else "") + "[" + inner.join(map(str, row)) + "]")
+    return "[" + "".join(parts) + "]"
+
+
+@given(
+    widths=st.lists(MULTI_WIDTHS, min_size=1, max_size=3),
+    shots=MANY_SHOTS,
+    spelling=st.sampled_from(["compact", "dumps", "mixed"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_multi_bit_keys_with_many_shots(
+    widths: list[int], shots: int, spelling: str, seed: int
+) -> None:
+    # Long runs of multi-bit shots (the template fast path), compared with json.loads + NumPy.
+    rng = np.random.default_rng(seed)
+    rnd = random.Random(seed)
+    keys = {f"k{i}": rng.integers(0, 2, (shots, w)) for i, w in enumerate(widths)}
+    body = "[{" + ", ".join(f'"{k}": {spell_key(v, spelling, rnd)}' for k, v in keys.items())
+    body += "}, {}]"
+    batch = json.loads(body)
+    assert batch == [{k: v.tolist() for k, v in keys.items()}, {}]
+    check_against_reference(body.encode(), batch)
+
+
+def strict_loads(body: bytes) -> list[dict[str, list[list[int]]]] | None:
+    """``json.loads`` held to the measurements shape: bits are the tokens ``0``/``1`` only, no
+    duplicate keys, shots of one width. ``None`` when the body breaks any of these."""
+
+    def bit(token: str) -> int:
+        if token not in ("0", "1"):
+            raise ValueError(token)
+        return int(token)
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        if len({k for k, _ in pairs}) != len(pairs):
+            raise ValueError("duplicate key")
+        return dict(pairs)
+
+    def refuse(token: str) -> object:
+        raise ValueError(token)
+
+    try:
+        batch = json.loads(
+            body,
+            parse_int=bit,
+            parse_float=refuse,
+            parse_constant=refuse,
+            object_pairs_hook=unique,
+        )
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(batch, list) or not all(isinstance(c, dict) for c in batch):
+        return None
+    for circuit in batch:
+        for shots in circuit.values():
+            if not isinstance(shots, list) or not all(isinstance(s, list) for s in shots):
+                return None
+            if len({len(s) for s in shots}) > 1:
+                return None
+            if not all(type(b) is int for s in shots for b in s):
+                return None
+    return batch
+
+
+@given(
+    width=st.sampled_from([2, 7, 8, 9, 20, 64, 65]),
+    shots=st.integers(1, 60),
+    spelling=st.sampled_from(["compact", "dumps", "mixed"]),
+    seed=st.integers(0, 2**32 - 1),
+    where=st.floats(0, 1, exclude_max=True),
+    edit=st.sampled_from(["replace", "insert", "delete", "truncate"]),
+    char=st.sampled_from(list('01 2,][{}"e.-t\n')),
+)
+def test_one_edit_in_a_multi_bit_body_matches_strict_json_loads(
+    width: int, shots: int, spelling: str, seed: int, where: float, edit: str, char: str
+) -> None:
+    # One byte changed anywhere (mostly inside long runs of shots): either the body still has
+    # the measurements shape and parses to json.loads' values, or parsing fails with a located
+    # ValueError.
+    rng = np.random.default_rng(seed)
+    rnd = random.Random(seed)
+    a, b = rng.integers(0, 2, (shots, width)), rng.integers(0, 2, (shots, width))
+    text = f'[{{"a": {spell_key(a, spelling, rnd)}, "b": {spell_key(b, spelling, rnd)}}}]'
+    body = bytearray(text.encode())
+    at = int(where * len(body))
+    if edit == "replace":
+        body[at : at + 1] = char.encode()
+    elif edit == "insert":
+        body[at:at] = char.encode()
+    elif edit == "delete":
+        del body[at]
+    else:
+        del body[at:]
+    expected = strict_loads(bytes(body))
+    if expected is None:
+        with pytest.raises(ValueError, match="at byte"):
+            parse_measurements(bytes(body))
+    else:
+        check_against_reference(bytes(body), expected)
+
+
 @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview, str])
 def test_body_types(kind: type) -> None:
     batch = [{"m": [[0, 1], [1, 1]], "é": [[1]]}, {}]

@@ -212,6 +212,18 @@ def test_identity_and_constant_observables(backend: IQMBackend) -> None:
     np.testing.assert_array_equal(data.stds[:, 0], 0.0)
 
 
+def test_identity_only_needs_no_server_job(backend: IQMBackend, server: LocalServer) -> None:
+    circ, _ = three_qubit_circuit()
+    before = _posts(server)
+    job = Estimator(backend).run([(circ, [{"III": 2.5}, {"III": -1.0}], np.zeros((2, 1, 3)))])
+    assert job.server_jobs == [] and set(job.timings) == {"prepare"}
+    res = job.result()
+    assert _posts(server) == before
+    np.testing.assert_array_equal(res[0].data.evs, np.broadcast_to([2.5, -1.0], (2, 2)))
+    np.testing.assert_array_equal(res[0].data.stds, 0.0)
+    assert res.metadata["execution"]["execution_spans"] == []
+
+
 def test_qubit_order_natural_and_declared(backend: IQMBackend) -> None:
     """Observable qubit k is the k-th qubit in natural order, or of the declared list."""
     # X-flip QB10 only; QB2 stays |0>. Natural order: QB2 (qubit 0) < QB10 (qubit 1).
@@ -246,7 +258,7 @@ def test_estimator_errors(backend: IQMBackend) -> None:
         est.run([(circ, "ZZ", [1.0, 2.0, 3.0])])
     with pytest.raises(ValueError, match="positive"):
         est.run([(circ, "ZZZ", [1.0, 2.0, 3.0])], precision=0.0)
-    with pytest.raises(ValueError, match="wrap it with"):
+    with pytest.raises(ValueError, match=r"bare circuit was given.*passed in a list"):
         est.run((circ, "ZZZ", [1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match="num_randomizations"):
         Estimator(backend, num_randomizations=0)
@@ -320,7 +332,7 @@ def test_sampler_errors(backend: IQMBackend) -> None:
     with pytest.raises(ValueError, match="no measurement"):
         sampler.run([(circ, [1.0, 2.0, 3.0])])
     mcirc, _ = three_qubit_circuit(measure=True)
-    with pytest.raises(ValueError, match="wrap it with"):
+    with pytest.raises(ValueError, match=r"circuit has 3 parameters \(t0, t1, t2\) but no"):
         sampler.run([mcirc])
     with pytest.raises(TypeError, match="shots must be an integer"):
         sampler.run([(mcirc, [1.0, 2.0, 3.0])], shots=10.0)  # type: ignore[arg-type]

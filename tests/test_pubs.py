@@ -56,7 +56,7 @@ def test_shape_mismatch_names_both_shapes():
 
 def test_estimator_pub_validation():
     c = Circ(2, ("a",))
-    with pytest.raises(ValueError, match="wrap it with"):
+    with pytest.raises(ValueError, match="bare circuit"):
         EstimatorPub.coerce(c)
     with pytest.raises(ValueError, match="length of pub"):
         EstimatorPub.coerce((c,))
@@ -92,8 +92,25 @@ def test_sampler_pub():
     for bad, exc in [(10.0, TypeError), (True, TypeError), (0, ValueError), (-3, ValueError)]:
         with pytest.raises(exc):
             SamplerPub.coerce((c, [0.1], bad))
-    with pytest.raises(ValueError, match="wrap it with"):
+    with pytest.raises(ValueError, match=r"circuit has 1 parameters \(t\) but no parameter"):
         SamplerPub.coerce(c)
     with pytest.raises(ValueError, match="number of values"):
         SamplerPub.coerce((c, {"t": 1.0, "u": 2.0}))
     assert SamplerPub.coerce((c, [0.1], np.int64(7))).shots == 7
+
+
+def test_messages_fit_both_wrapped_and_unwrapped_runs():
+    # `run([circuit])` is already wrapped: the message must not ask to wrap it again, and for
+    # the unwrapped `run((circuit, ...))` it must still point at the outer list.
+    c = Circ(2, ("a", "b", "c", "d", "e", "f"))
+    with pytest.raises(ValueError) as ei:
+        EstimatorPub.coerce(c)
+    text = str(ei.value)
+    assert "must be a tuple (circuit, observables" in text and "bare circuit" in text
+    assert "estimator.run([(circuit, observables)])" in text and "wrap it" not in text
+    with pytest.raises(ValueError) as ei:
+        SamplerPub.coerce(c)
+    text = str(ei.value)
+    assert text.startswith("The circuit has 6 parameters (a, b, c, d, e, ...) but no parameter")
+    assert "wrap it" not in text and "(circuit, parameter_values)" in text
+    assert SamplerPub.coerce(Circ(2)).shape == ()  # no parameters: a bare circuit is fine

@@ -54,6 +54,33 @@ def test_serve_rejects_bad_options(args, capsys):
     assert "shotpack serve: error:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "99999"], "argument --port: must be in 0..65535, got 99999"),
+        (["--port", "-1"], "argument --port: must be in 0..65535, got -1"),
+        (["--port", "x"], "argument --port: expected an integer, got 'x'"),
+        (["--job-delay", "-1"], "argument --job-delay: must be finite and >= 0"),
+        (["--job-delay", "nan"], "argument --job-delay: must be finite and >= 0"),
+        (["--max-shots", "0"], "argument --max-shots: must be at least 1, got 0"),
+        (["--max-body-bytes", "-5"], "argument --max-body-bytes: must be at least 1"),
+        (["--max-qubits", "0"], "argument --max-qubits: must be at least 1"),
+        (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
+    ],
+)
+def test_out_of_range_numbers_are_argparse_errors(args, message, capsys):
+    # Parse only: a regression must not start a server that serves forever.
+    with pytest.raises(SystemExit) as ei:
+        build_parser().parse_args(["serve", *args])
+    assert ei.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_port_bounds_are_accepted():
+    for port in ("0", "65535"):
+        assert build_parser().parse_args(["serve", "--port", port]).port == int(port)
+
+
 def test_bad_readout_error_syntax_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--readout-error", "x"])

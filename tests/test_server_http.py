@@ -53,14 +53,20 @@ def submit(server: LocalServer, body: dict, session=requests) -> dict:
     return r.json()
 
 
-def wait(server: LocalServer, job_id: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
+def poll(server: LocalServer, job_id: str, statuses: tuple[str, ...], tries: int = 6000) -> dict:
+    """Polls a job until its status is one of ``statuses``; a bounded number of polls (no clock
+    comparison) guards against a hang."""
+    data: dict = {}
+    for _ in range(tries):
         data = requests.get(url(server, f"jobs/{job_id}")).json()
-        if data["status"] in ("completed", "failed", "cancelled"):
+        if data["status"] in statuses:
             return data
-        assert time.monotonic() < deadline, f"job {job_id} stuck in {data['status']}"
         time.sleep(0.01)
+    pytest.fail(f"job {job_id} stuck in {data.get('status')}")
+
+
+def wait(server: LocalServer, job_id: str, tries: int = 6000) -> dict:
+    return poll(server, job_id, ("completed", "failed", "cancelled"), tries)
 
 
 def assert_error(r: requests.Response, status: int, error_code: str | None = None) -> dict:
@@ -220,12 +226,9 @@ def test_waiting_for_compilation_is_visible(iqm_server):
 @pytest.mark.iqm_server(job_delay=30.0)
 def test_job_cancelled_while_processing(iqm_server):
     job = submit(iqm_server, job_body())
-    deadline = time.monotonic() + 30
-    while requests.get(url(iqm_server, f"jobs/{job['id']}")).json()["status"] != "processing":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    poll(iqm_server, job["id"], ("processing",))
     assert requests.post(url(iqm_server, f"jobs/{job['id']}/cancel")).status_code == 200
-    assert wait(iqm_server, job["id"], timeout=10)["status"] == "cancelled"
+    assert wait(iqm_server, job["id"])["status"] == "cancelled"
 
 
 def test_completed_job_cannot_be_cancelled_and_delete_forgets(iqm_server):
@@ -381,7 +384,7 @@ def test_chunked_request_body(iqm_server):
 
 def test_large_result_one_million_shots(iqm_server):
     job = submit(iqm_server, job_body(shots=1_000_000))
-    assert wait(iqm_server, job["id"], timeout=120)["status"] == "completed"
+    assert wait(iqm_server, job["id"], tries=12000)["status"] == "completed"
     r = requests.get(url(iqm_server, f"jobs/{job['id']}/artifacts/measurements"))
     assert int(r.headers["Content-Length"]) == len(r.content)
     [circuit] = json.loads(r.content)

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from shotpack.shape import ShapedMixin
+
 __all__ = ["BindingsArray", "BindingsArrayLike"]
 
 
@@ -43,7 +45,7 @@ def _values(val: ArrayLike, key: tuple[str, ...]) -> NDArray[np.float64]:
         raise TypeError(f"parameter values for {key} must be real numbers: {exc}") from None
 
 
-class BindingsArray:
+class BindingsArray(ShapedMixin):
     """Parameter values for a circuit, as an N-dimensional array of value sets.
 
     Args:
@@ -126,21 +128,6 @@ class BindingsArray:
         if isinstance(bindings, Mapping):
             return cls(bindings)
         raise TypeError(f"Unsupported type {type(bindings)} is given.")
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The array shape (all axes of the values but the last)."""
-        return self._shape
-
-    @property
-    def ndim(self) -> int:
-        """Number of array axes."""
-        return len(self._shape)
-
-    @property
-    def size(self) -> int:
-        """Number of parameter-value sets."""
-        return int(np.prod(self._shape, dtype=np.int64))
 
     @property
     def data(self) -> dict[tuple[str, ...], NDArray[np.float64]]:

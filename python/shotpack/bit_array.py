@@ -13,6 +13,7 @@ listed in ``docs/compatibility.md``.
 
 from __future__ import annotations
 
+import numbers
 import operator
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack import _native
+from shotpack.shape import ShapedMixin
 
 if TYPE_CHECKING:
     from qiskit.primitives import BitArray as QiskitBitArray
@@ -60,12 +62,56 @@ def _index_list(indices: int | Iterable[int]) -> list[Any]:
     return list(indices)
 
 
-class BitArray:
+def _bit_indices(indices: int | Iterable[Any], num_bits: int) -> list[int]:
+    """Validated bit indices for :meth:`BitArray.slice_bits`, read as NumPy reads an index
+    (which is what Qiskit does): all-bool entries are a mask over the bits."""
+    idx = _index_list(indices)
+    if idx and all(isinstance(i, (bool, np.bool_)) for i in idx):
+        if len(idx) != num_bits:
+            raise IndexError(
+                f"boolean index has {len(idx)} entries but the number of bits is {num_bits}."
+            )
+        return np.flatnonzero(np.asarray(idx, dtype=bool)).tolist()
+    out = []
+    for i in idx:
+        if isinstance(i, (numbers.Real, np.floating)) and not isinstance(
+            i, (numbers.Integral, np.integer)
+        ):
+            # NumPy (so Qiskit) rejects non-integer indices with IndexError.
+            raise IndexError(f"bit indices must be integers, got {i!r}.")
+        try:
+            k = operator.index(i)
+        except TypeError:
+            raise TypeError(f"bit indices must be integers, got {type(i).__name__}.") from None
+        if k < 0 or k >= num_bits:
+            raise IndexError(f"index {k} is out of bounds for the number of bits {num_bits}.")
+        out.append(k)
+    return out
+
+
+def _pub_axes_used(loc: tuple[Any, ...]) -> int | None:
+    """How many pub axes an index tuple consumes, or None when it holds an Ellipsis."""
+    used = 0
+    for item in loc:
+        if item is Ellipsis:
+            return None
+        if item is None:
+            continue
+        if isinstance(item, (bool, np.bool_, list, np.ndarray)):
+            arr = np.asarray(item)
+            # A boolean mask consumes one axis per dimension (a scalar bool none).
+            used += arr.ndim if arr.dtype == bool else 1
+        else:
+            used += 1
+    return used
+
+
+class BitArray(ShapedMixin):
     """An array of packed bitstrings with Qiskit's ``BitArray`` layout and API.
 
     ``array`` has shape ``(*shape, num_shots, ceil(num_bits / 8))``: the leading axes are the
-    pub shape, then shots, then packed bits (big-endian across bytes, bit 0 in the last byte's
-    lowest bit). The array is used as given, not copied.
+    pub shape (``shape``, ``ndim``, ``size``), then shots, then packed bits (big-endian across
+    bytes, bit 0 in the last byte's lowest bit). The array is used as given, not copied.
 
     Args:
         array: The ``uint8`` data array.
@@ -117,21 +163,6 @@ class BitArray:
     def num_shots(self) -> int:
         """Number of shots at each position (the second-to-last axis of ``array``)."""
         return int(self._array.shape[-2])
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The pub shape: every axis of ``array`` but the last two."""
-        return self._shape
-
-    @property
-    def ndim(self) -> int:
-        """Number of pub axes."""
-        return len(self._shape)
-
-    @property
-    def size(self) -> int:
-        """Number of pub positions (1 for shape ``()``)."""
-        return int(np.prod(self._shape, dtype=int))
 
     # ---- dunders ---------------------------------------------------------------------
 
@@ -324,12 +355,23 @@ class BitArray:
 
         The buffer is shared, not copied.
 
+        Raises:
+            TypeError: If ``bit_array`` has no ``array`` or ``num_bits`` (or they have the wrong
+                types; see the constructor).
+
         Example:
             >>> from qiskit.primitives import BitArray as QBitArray
             >>> BitArray.from_qiskit(QBitArray.from_samples([3], 2)).get_counts()
             {'11': 1}
         """
-        return BitArray(bit_array.array, bit_array.num_bits)
+        array = getattr(bit_array, "array", None)
+        num_bits = getattr(bit_array, "num_bits", None)
+        if array is None or num_bits is None:
+            raise TypeError(
+                "from_qiskit expects a qiskit.primitives.BitArray (an object with `array` and "
+                f"`num_bits`), got {type(bit_array).__name__}"
+            )
+        return BitArray(array, num_bits)
 
     def to_qiskit(self) -> QiskitBitArray:
         """This bit array as a ``qiskit.primitives.BitArray`` sharing the same buffer.
@@ -349,6 +391,12 @@ class BitArray:
             return self._array
         if not isinstance(loc, tuple):
             loc = (loc,)
+        used = _pub_axes_used(loc)
+        if used is not None and used > self.ndim:
+            raise IndexError(
+                f"loc has {used} entries but the BitArray has {self.ndim} pub axes "
+                f"(shape {self.shape}); shots are not indexed by loc"
+            )
         # Explicit shot and byte axes: `loc` can only ever index the pub axes, and a partial
         # `loc` selects a whole sub-array (all of which is counted).
         key = (*loc, slice(None), slice(None))
@@ -516,22 +564,19 @@ class BitArray:
 
         Args:
             indices: A Python int or a sequence of ints in ``[0, num_bits)`` (negative indices
-                are rejected, as in Qiskit); order and repeats are kept.
+                are rejected, as in Qiskit); order and repeats are kept. A sequence of
+                ``num_bits`` bools is a mask (NumPy's reading of the index, so Qiskit's).
 
         Raises:
-            IndexError: If an index is out of range.
+            IndexError: If an index is out of range or not an integer (e.g. ``1.0``), or a
+                boolean mask does not have ``num_bits`` entries.
+            TypeError: If an index is not a number.
 
         Example:
             >>> BitArray.from_samples(["10110"]).slice_bits([2, 0]).get_bitstrings()
             ['01']
         """
-        idx = _index_list(indices)
-        for i in idx:
-            if i < 0 or i >= self._num_bits:
-                raise IndexError(
-                    f"index {i} is out of bounds for the number of bits {self._num_bits}."
-                )
-        idx = [operator.index(i) for i in idx]
+        idx = _bit_indices(indices, self._num_bits)
         return BitArray(_native.slice_bits(self._array, self._num_bits, idx), len(idx))
 
     def slice_shots(self, indices: int | Sequence[int]) -> BitArray:

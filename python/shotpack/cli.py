@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import sys
@@ -37,6 +38,33 @@ def _readout_error(text: str) -> float | dict[str, float]:
         ) from None
 
 
+def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]`` (no upper bound if ``high`` is None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"at least {low}" if high is None else f"in {low}..{high}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite, non-negative number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be finite and >= 0, got {text!r}")
+    return value
+
+
 def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "serve",
@@ -46,7 +74,9 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
         "against it.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="TCP port; 0 picks a free one")
+    p.add_argument(
+        "--port", type=_int_in(0, 65535), default=8000, help="TCP port; 0 picks a free one"
+    )
     p.add_argument("--qubits", type=int, default=5, help="qubits QB1..QBn on a square lattice")
     p.add_argument(
         "--token",
@@ -61,7 +91,7 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
         metavar="P",
         help="readout bit-flip probability: one value, or QB1=p,QB2=p,...",
     )
-    p.add_argument("--seed", type=int, default=None, help="seed for reproducible results")
+    p.add_argument("--seed", type=_int_in(0), default=None, help="seed for reproducible results")
     p.add_argument(
         "--faults",
         default=None,
@@ -70,15 +100,18 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
         "(KIND:PROBABILITY[:ARG]; KIND is a status code, delay, drop, reset or truncate)",
     )
     p.add_argument(
-        "--job-delay", type=float, default=0.0, help="extra seconds each job spends processing"
+        "--job-delay", type=_seconds, default=0.0, help="extra seconds each job spends processing"
     )
     p.add_argument("--quantum-computer", default="sim", help="alias of the quantum computer")
     p.add_argument(
-        "--max-body-bytes", type=int, default=32 << 20, help="largest request body accepted"
+        "--max-body-bytes",
+        type=_int_in(1),
+        default=32 << 20,
+        help="largest request body accepted",
     )
-    p.add_argument("--max-shots", type=int, default=10_000_000, help="largest shots per job")
+    p.add_argument("--max-shots", type=_int_in(1), default=10_000_000, help="largest shots per job")
     p.add_argument(
-        "--max-qubits", type=int, default=20, help="largest statevector (qubits) per circuit"
+        "--max-qubits", type=_int_in(1), default=20, help="largest statevector (qubits) per circuit"
     )
     p.add_argument(
         "-v", "--verbose", action="count", default=0, help="log jobs (-vv: every request)"
@@ -147,7 +180,7 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
         "--plot", default="demo.png", metavar="PATH", help="figure to write (needs matplotlib)"
     )
     p.add_argument("--no-plot", action="store_true", help="do not write the figure")
-    p.add_argument("--seed", type=int, default=1234, help="seed of the simulator")
+    p.add_argument("--seed", type=_int_in(0), default=1234, help="seed of the simulator")
     p.set_defaults(run=_run_demo)
 
 
@@ -174,12 +207,23 @@ def _add_convert(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--to", choices=("counts", "bitstrings", "npz"), default="counts")
     p.add_argument(
-        "-o", "--output", default=None, help="output path for npz (default: input with .npz)"
+        "-o",
+        "--output",
+        default=None,
+        help="output path (npz default: the input with .npz; counts and bitstrings default: "
+        "standard output)",
     )
     p.set_defaults(run=_run_convert)
 
 
+def _convert_error(message: str, status: int) -> int:
+    print(f"shotpack convert: error: {message}", file=sys.stderr)
+    return status
+
+
 def _run_convert(args: argparse.Namespace) -> int:
+    """Exit status 0 on success, 1 if the file is not a valid measurements artifact, 2 if a
+    file cannot be read or written."""
     import json
 
     from shotpack.measurements import parse_measurements
@@ -188,26 +232,36 @@ def _run_convert(args: argparse.Namespace) -> int:
         with open(args.measurements, "rb") as f:
             body = f.read()
     except OSError as exc:
-        print(f"shotpack convert: error: {exc}", file=sys.stderr)
-        return 2
+        return _convert_error(str(exc), 2)
     try:
         bins = parse_measurements(body, registers=args.registers)
     except ValueError as exc:
-        print(f"shotpack convert: error: {args.measurements}: {exc}", file=sys.stderr)
-        return 1
+        return _convert_error(f"{args.measurements}: {exc}", 1)
     if args.to == "npz":
         from shotpack.io import save
 
         out = args.output or os.path.splitext(args.measurements)[0] + ".npz"
         if not out.endswith(".npz"):
             out += ".npz"  # NumPy would add it anyway; say the real name
-        save(out, bins)
+        try:
+            save(out, bins)
+        except OSError as exc:
+            return _convert_error(f"cannot write {out}: {exc.strerror or exc}", 2)
         print(f"wrote {len(bins)} circuit(s) to {out}")
         return 0
     method = "get_counts" if args.to == "counts" else "get_bitstrings"
     doc = [{name: getattr(bits, method)() for name, bits in dbin.items()} for dbin in bins]
-    json.dump(doc, sys.stdout)
-    sys.stdout.write("\n")
+    if args.output is None:
+        json.dump(doc, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+            f.write("\n")
+    except OSError as exc:
+        return _convert_error(f"cannot write {args.output}: {exc.strerror or exc}", 2)
+    print(f"wrote {args.to} of {len(bins)} circuit(s) to {args.output}")
     return 0
 
 

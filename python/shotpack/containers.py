@@ -13,7 +13,6 @@ Differences from Qiskit 2.6 (on purpose, listed in ``docs/compatibility.md``):
 
 from __future__ import annotations
 
-import math
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, overload
@@ -21,6 +20,7 @@ from typing import Any, Generic, TypeVar, overload
 import numpy as np
 
 from shotpack.bit_array import BitArray
+from shotpack.shape import ShapedMixin
 
 __all__ = ["DataBin", "PrimitiveResult", "PubResult", "SamplerPubResult"]
 
@@ -81,7 +81,7 @@ def _rebuild_data_bin(cls: type[DataBin], shape: tuple[int, ...], data: dict[str
     return cls(shape=shape, **data)
 
 
-class DataBin:
+class DataBin(ShapedMixin):
     """Named data of one pub: attribute and read-only mapping access to the same values.
 
     Every value with a ``shape`` must lead with the bin's ``shape`` (a sampler's ``BitArray`` per
@@ -148,22 +148,6 @@ class DataBin:
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | {k for k in self._data if k.isidentifier()})
-
-    # -- shape ------------------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The leading shape shared by the values."""
-        return self._shape
-
-    @property
-    def ndim(self) -> int:
-        """Number of axes of ``shape``."""
-        return len(self._shape)
-
-    @property
-    def size(self) -> int:
-        """Product of ``shape`` (1 for ``()``)."""
-        return math.prod(self._shape)
 
     # -- mapping ----------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -287,9 +287,13 @@ def run_demo(
         _check_sampler(report, bits, exact_probabilities(params))
 
         if plot is not None and report.evs is not None and not report.failures:
-            written = stage("plot", lambda: _plot(plot, params, data, exact))
             say()
-            say(f"wrote {plot}" if written else "matplotlib is not installed: no plot")
+            try:
+                written = stage("plot", lambda: _plot(plot, params, data, exact))
+            except OSError as exc:
+                report.failures.append(f"could not write {plot}: {exc.strerror or exc}")
+            else:
+                say(f"wrote {plot}" if written else "matplotlib is not installed: no plot")
     finally:
         stage("server stop", server.stop)
     report.timings["total"] = time.perf_counter() - t_start

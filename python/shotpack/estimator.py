@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack import _native
-from shotpack.observables import ObservablesArray, label_codes, term_masks
+from shotpack.observables import ObservablesArray, label_codes, term_masks, term_table
 from shotpack.pubs import EstimatorPub
 
 __all__ = [
@@ -187,19 +187,9 @@ def plan_measurements(
     num_params = int(np.prod(pshape, dtype=np.int64))
 
     # Global table of distinct labels; each observable is a slice of (label, coeff) entries.
-    label_id: dict[str, int] = {}
-    obs_list = obs.ravel().tolist()
-    counts = np.zeros(len(obs_list), dtype=np.int64)
-    lab: list[int] = []
-    coef: list[float] = []
-    for i, o in enumerate(obs_list):
-        lab.extend(label_id.setdefault(label, len(label_id)) for label in o.labels)
-        coef.extend(o.coeffs.tolist())
-        counts[i] = len(o)
-    labels = list(label_id)
-    obs_lab = np.asarray(lab, dtype=np.int64)
-    obs_coef = np.asarray(coef, dtype=np.float64)
-    obs_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    labels, ptr, obs_lab, obs_coef = term_table(obs.ravel().tolist())
+    counts = np.diff(ptr)
+    obs_start = ptr[:-1]
     codes = label_codes(labels, n)
     all_masks = term_masks(labels, n)
     is_identity: NDArray[np.bool_] = ~np.asarray((all_masks.x | all_masks.z).any(axis=1))

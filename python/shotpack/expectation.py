@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack import _native
-from shotpack.observables import DIAGONAL, ObservablesArray, term_masks
+from shotpack.observables import DIAGONAL, ObservablesArray, term_masks, term_table
 
 if TYPE_CHECKING:
     from shotpack.bit_array import BitArray
@@ -74,16 +74,8 @@ def bitarray_expectation_values(
                     )
 
     # One table of distinct terms; each observable is a row of (term, coeff) entries.
-    term_index: dict[str, int] = {}
-    ptr = np.zeros(len(flat) + 1, dtype=np.int64)
-    entries: list[int] = []
-    coeffs: list[float] = []
-    for i, o in enumerate(flat):
-        for label in o.labels:
-            entries.append(term_index.setdefault(label, len(term_index)))
-        coeffs.extend(o.coeffs.tolist())
-        ptr[i + 1] = len(entries)
-    masks = term_masks(list(term_index), num_bits)
+    labels, ptr, entries, coeffs = term_table(flat)
+    masks = term_masks(labels, num_bits)
 
     out_cell = np.broadcast_to(np.arange(bit_array.size).reshape(bit_array.shape), shape)
     out_obs = np.broadcast_to(np.arange(obs.size).reshape(obs.shape), shape)
@@ -99,8 +91,8 @@ def bitarray_expectation_values(
         masks.proj,
         masks.value,
         ptr,
-        np.asarray(entries, dtype=np.int64),
-        np.asarray(coeffs, dtype=np.float64),
+        entries,
+        coeffs,
         np.ascontiguousarray(out_cell, dtype=np.int64).reshape(-1),
         np.ascontiguousarray(out_obs, dtype=np.int64).reshape(-1),
     )

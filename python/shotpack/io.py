@@ -98,6 +98,22 @@ def _as_bin_list(data: object) -> list[DataBin]:
     return out
 
 
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or an empty archive
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _magic(file: PathOrFile) -> bytes:
+    """The first bytes of ``file``, leaving a file object's position where it was."""
+    if hasattr(file, "read"):
+        stream: Any = file
+        start = stream.tell()
+        head = stream.read(len(_NPY_MAGIC))
+        stream.seek(start)
+        return bytes(head)
+    with open(file, "rb") as f:
+        return f.read(len(_NPY_MAGIC))
+
+
 def load(file: PathOrFile) -> DataBin | list[DataBin]:
     """Loads DataBins saved with :func:`save`.
 
@@ -110,15 +126,20 @@ def load(file: PathOrFile) -> DataBin | list[DataBin]:
         packed arrays as stored (no copy beyond reading the file).
 
     Raises:
-        ValueError: the file is not a shotpack ``.npz`` (no or bad header, missing arrays) or
-            comes from a newer format version.
+        ValueError: the file is not an ``.npz`` archive, not a shotpack one (no or bad header,
+            missing arrays), or comes from a newer format version.
+        OSError: the path cannot be opened (e.g. ``FileNotFoundError``).
 
     Example:
         >>> bins = load("counts.npz")  # doctest: +SKIP
     """
+    magic = _magic(file)
+    if not magic.startswith(_ZIP_MAGIC) and not magic.startswith(_NPY_MAGIC):
+        # np.load would take any other bytes for a pickle and blame "pickled (object) data".
+        raise ValueError(f"{file!r} is not an .npz file (it does not start with a zip header)")
     try:
         npz = np.load(file, allow_pickle=False)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
         raise ValueError(f"{file!r} is not a readable .npz file: {exc}") from exc
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError(f"{file!r} holds a single array, not shotpack DataBins")

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import numbers
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeGuard, Union
 
 import numpy as np
 from numpy.typing import NDArray
+
+from shotpack.shape import ShapedMixin
 
 __all__ = [
     "ObservablesArray",
@@ -29,6 +31,7 @@ __all__ = [
     "PauliSum",
     "TermMasks",
     "term_masks",
+    "term_table",
 ]
 
 #: Every letter a term label may use.
@@ -148,6 +151,10 @@ class PauliSum(Mapping[str, float]):
 
     __slots__ = ("_coeffs", "_index", "_labels", "_num_qubits")
 
+    # NumPy must not treat a PauliSum (a Mapping) as an array operand: this makes
+    # ``np.float64(2) * obs`` defer to ``__rmul__`` instead of failing inside a ufunc.
+    __array_ufunc__ = None
+
     _labels: tuple[str, ...]
     _coeffs: NDArray[np.float64]
     _num_qubits: int
@@ -231,7 +238,8 @@ class PauliSum(Mapping[str, float]):
         arr = np.array(merged, dtype=complex)
         kept = list(index)
         if drop_tol is not None:
-            keep = np.abs(arr) > drop_tol
+            # Written as "not small" so that NaN coefficients are kept and propagate, as in Qiskit.
+            keep = ~(np.abs(arr) <= drop_tol)
             arr = arr[keep]
             kept = [label for label, k in zip(kept, keep, strict=True) if k]
         real = np.real_if_close(arr, tol=100)
@@ -337,8 +345,26 @@ class PauliSum(Mapping[str, float]):
     # -- algebra ----------------------------------------------------------------------------
 
     def simplify(self, tol: float = SIMPLIFY_TOL) -> PauliSum:
-        """A copy without terms whose ``|coeff| <= tol`` (duplicates are already merged)."""
+        """A copy without terms whose ``|coeff| <= tol`` (duplicates are already merged).
+
+        A NaN coefficient is kept (it is not small), so it propagates into expectation values.
+        """
         return PauliSum._new(list(self._labels), self._coeffs, self._num_qubits, drop_tol=tol)
+
+    def apply_layout(self, layout: Any, num_qubits: int | None = None) -> PauliSum:
+        """This sum with qubit ``q`` moved to qubit ``layout[q]``, on ``num_qubits`` qubits.
+
+        The semantics are :meth:`ObservablesArray.apply_layout`'s, for one observable.
+
+        Example:
+            >>> PauliSum("XZ").apply_layout([2, 0], 3)
+            PauliSum({'ZIX': 1.0}, num_qubits=3)
+        """
+        mapping, width = _normalise_layout(layout, num_qubits, self._num_qubits)
+        if mapping is None and width == self._num_qubits:
+            return self
+        labels = _relabel(self._labels, self._num_qubits, mapping, width)
+        return PauliSum._new(labels, self._coeffs, width)
 
     def _coerce_other(self, other: object) -> PauliSum | None:
         if isinstance(other, PauliSum):
@@ -406,6 +432,124 @@ class PauliSum(Mapping[str, float]):
         return f"PauliSum({{{body}}}, num_qubits={self._num_qubits})"
 
 
+def _transpile_layout_type() -> Any:
+    """Qiskit's ``TranspileLayout`` class, or None when Qiskit's transpiler is not loaded (then
+    no such object can exist, and importing it would cost a second)."""
+    if "qiskit.transpiler" not in sys.modules:
+        return None
+    try:
+        from qiskit.transpiler import TranspileLayout
+    except ImportError:  # pragma: no cover - a broken Qiskit install
+        return None
+    return TranspileLayout
+
+
+def _normalise_layout(
+    layout: Any, num_qubits: Any, current: int, check_entries: bool = True
+) -> tuple[NDArray[np.intp] | None, int]:
+    """``(mapping, width)`` for :meth:`ObservablesArray.apply_layout` on observables of
+    ``current`` qubits: ``mapping[q]`` is the new index of qubit ``q`` (None: unchanged).
+    ``check_entries=False`` skips the layout's own checks (for an array with no elements)."""
+    if num_qubits is not None:
+        if not isinstance(num_qubits, numbers.Integral) or isinstance(num_qubits, bool):
+            raise TypeError(f"num_qubits must be an integer, got {type(num_qubits).__name__}")
+        num_qubits = int(num_qubits)
+        if num_qubits < 0:
+            raise ValueError(f"num_qubits must be non-negative, got {num_qubits}")
+    tl = _transpile_layout_type()
+    if tl is not None and isinstance(layout, tl):
+        # Qiskit's rule: the observables follow the virtual qubits to where they are at the end
+        # of the transpiled circuit, which is as wide as its output qubits (the private list
+        # below is what Qiskit's own apply_layout reads; there is no public width).
+        width = len(layout._output_qubit_list)
+        if num_qubits is not None:
+            if num_qubits < width:
+                raise ValueError(
+                    f"num_qubits={num_qubits} is smaller than the {width} qubits of the "
+                    "transpiled circuit"
+                )
+            width = num_qubits
+        layout = layout.final_index_layout()
+    else:
+        width = current if num_qubits is None else num_qubits
+    if width < current:
+        raise ValueError(f"cannot shrink observables on {current} qubits to num_qubits={width}")
+    if layout is None or not check_entries:
+        return None, width
+    if isinstance(layout, (str, bytes)) or not isinstance(layout, Iterable):
+        raise TypeError(
+            f"layout must be a list of ints or a Qiskit TranspileLayout, got {type(layout)}"
+        )
+    entries = []
+    for i, v in enumerate(layout):
+        if not isinstance(v, (numbers.Integral, np.integer)):
+            raise TypeError(f"layout entry {i} must be an int, got {type(v).__name__}")
+        entries.append(int(v))
+    mapping = np.asarray(entries, dtype=np.intp)
+    if mapping.size < current:
+        raise ValueError(
+            f"the layout has {mapping.size} entries but the observables act on {current} qubits"
+        )
+    bad = (mapping < 0) | (mapping >= width)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"layout entry {i} is {entries[i]}, outside the {width} qubits of the output"
+        )
+    uniq, counts = np.unique(mapping, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"the layout maps several qubits to qubit {int(uniq[counts > 1][0])}")
+    return mapping[:current], width
+
+
+def _relabel(
+    labels: Sequence[str], num_qubits: int, mapping: NDArray[np.intp] | None, width: int
+) -> list[str]:
+    """Dense labels with qubit ``q`` moved to ``mapping[q]`` (identity when None), padded with
+    ``I`` to ``width`` qubits."""
+    codes = label_codes(labels, num_qubits)
+    out = np.full((len(labels), width), ord("I"), dtype=np.uint8)
+    out[:, np.arange(num_qubits) if mapping is None else mapping] = codes
+    if width == 0:
+        return [""] * len(labels)
+    text = np.ascontiguousarray(out[:, ::-1]).tobytes().decode("ascii")
+    return [text[i : i + width] for i in range(0, len(text), width)]
+
+
+def term_table(
+    observables: Sequence[PauliSum],
+) -> tuple[list[str], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The distinct terms of several observables, and each observable as rows of that table.
+
+    Args:
+        observables: the observables, in order.
+
+    Returns:
+        ``(labels, ptr, entries, coeffs)``: ``labels`` are the distinct term labels in order of
+        first appearance; observable ``i`` is the sum over ``k`` in ``ptr[i]:ptr[i + 1]`` of
+        ``coeffs[k]`` times term ``labels[entries[k]]``.
+
+    Example:
+        >>> labels, ptr, entries, coeffs = term_table([PauliSum({"ZZ": 2.0}), PauliSum("ZZ")])
+        >>> labels, ptr.tolist(), entries.tolist(), coeffs.tolist()
+        (['ZZ'], [0, 1, 2], [0, 0], [2.0, 1.0])
+    """
+    index: dict[str, int] = {}
+    ptr = np.zeros(len(observables) + 1, dtype=np.int64)
+    entries: list[int] = []
+    coeffs: list[NDArray[np.float64]] = []
+    for i, o in enumerate(observables):
+        entries.extend(index.setdefault(label, len(index)) for label in o.labels)
+        coeffs.append(o.coeffs)
+        ptr[i + 1] = len(entries)
+    return (
+        list(index),
+        ptr,
+        np.asarray(entries, dtype=np.int64),
+        np.concatenate(coeffs) if coeffs else np.zeros(0, dtype=np.float64),
+    )
+
+
 def _is_qiskit_pauli(obj: object) -> bool:
     qk = _qiskit_types()
     return qk is not None and isinstance(obj, qk["Pauli"])
@@ -461,7 +605,7 @@ def _is_axis(obj: object) -> bool:
 ObservablesArrayLike = Union["ObservablesArray", PauliSum, str, Mapping[Any, Any], Iterable[Any]]
 
 
-class ObservablesArray:
+class ObservablesArray(ShapedMixin):
     """An N-dimensional array of observables (each a :class:`PauliSum`), Qiskit-compatible.
 
     Args:
@@ -530,16 +674,6 @@ class ObservablesArray:
         return self._array.shape
 
     @property
-    def ndim(self) -> int:
-        """Number of array axes."""
-        return self._array.ndim
-
-    @property
-    def size(self) -> int:
-        """Number of observables."""
-        return self._array.size
-
-    @property
     def num_qubits(self) -> int:
         """The qubit count shared by every observable (0 for an empty array)."""
         return self._num_qubits
@@ -552,6 +686,93 @@ class ObservablesArray:
         if isinstance(item, PauliSum):
             return item
         return self._wrap(np.asarray(item, dtype=object))
+
+    def slice(self, args: Any) -> PauliSum | ObservablesArray:
+        """The observables at ``args`` (any NumPy index), without copying.
+
+        Returns:
+            The :class:`PauliSum` when ``args`` picks one element (Qiskit returns a
+            ``SparseObservable`` there), else an ObservablesArray view.
+
+        Example:
+            >>> ObservablesArray([["ZZ", "XX"]]).slice((0, 1))
+            PauliSum({'XX': 1.0}, num_qubits=2)
+        """
+        return self[args]
+
+    def apply_layout(self, layout: Any, num_qubits: int | None = None) -> ObservablesArray:
+        """The observables rewritten for a transpiled circuit: qubit ``q`` becomes qubit
+        ``layout[q]`` of a ``num_qubits``-qubit register (Qiskit's rules).
+
+        Args:
+            layout: a list of distinct ints in ``[0, num_qubits)`` with at least
+                :attr:`num_qubits` entries (entry ``q`` is where qubit ``q`` goes); a Qiskit
+                ``TranspileLayout`` (e.g. ``transpiled.layout``), whose final index layout
+                is used; or None to keep the qubits where they are.
+            num_qubits: the qubit count of the result: at least :attr:`num_qubits`. Defaults
+                to the current count, or with a ``TranspileLayout`` to the transpiled
+                circuit's width.
+
+        Returns:
+            A new ObservablesArray of the same shape (``self`` as a copy when both arguments are
+            None).
+
+        Raises:
+            TypeError: ``layout`` is not a sequence of ints or a ``TranspileLayout``, or
+                ``num_qubits`` is not an int.
+            ValueError: a layout entry outside ``[0, num_qubits)`` or repeated, a layout shorter
+                than :attr:`num_qubits`, or ``num_qubits`` smaller than the current count (or
+                than the transpiled circuit's width).
+
+        Example:
+            >>> ObservablesArray(["XZ", "ZZ"]).apply_layout([2, 0], 3).tolist()
+            [PauliSum({'ZIX': 1.0}, num_qubits=3), PauliSum({'ZIZ': 1.0}, num_qubits=3)]
+        """
+        if layout is None and num_qubits is None:
+            return self.copy()
+        # Qiskit checks the layout against each element, so an empty array accepts any layout.
+        mapping, width = _normalise_layout(
+            layout, num_qubits, self._num_qubits, check_entries=self.size > 0
+        )
+        flat = self.ravel().tolist()
+        labels, ptr, entries, coeffs = term_table(flat)
+        moved = _relabel(labels, self._num_qubits, mapping, width)
+        out = np.empty(self.size, dtype=object)
+        for i in range(self.size):
+            rows = entries[ptr[i] : ptr[i + 1]]
+            out[i] = PauliSum._new(
+                [moved[k] for k in rows.tolist()], coeffs[ptr[i] : ptr[i + 1]], width
+            )
+        result = self._wrap(out.reshape(self.shape))
+        result._num_qubits = width
+        return result
+
+    def sparse_observables_array(self, copy: bool = False) -> NDArray[np.object_]:
+        """The observables as an object array of Qiskit ``SparseObservable`` s (needs Qiskit).
+
+        Args:
+            copy: kept for Qiskit compatibility; the elements are always new Qiskit objects
+                (converted from the immutable ``PauliSum`` s), so changing them never changes
+                this array.
+
+        Returns:
+            An ndarray of :attr:`shape` with ``dtype=object``.
+
+        Raises:
+            ImportError: Qiskit is not installed.
+        """
+        del copy
+        try:
+            import qiskit.quantum_info  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                "ObservablesArray.sparse_observables_array() returns Qiskit SparseObservables "
+                "and needs Qiskit: pip install 'shotpack[qiskit]'"
+            ) from None
+        out = np.empty(self.shape, dtype=object)
+        for idx, obs in np.ndenumerate(self._array):
+            out[idx] = obs.to_qiskit()
+        return out
 
     def _wrap(self, array: NDArray[np.object_]) -> ObservablesArray:
         obj = ObservablesArray.__new__(ObservablesArray)
@@ -682,7 +903,7 @@ class TermMasks:
         self.value = _pack(_PROJ_ONE[codes])
 
 
-def label_codes(labels: list[str] | tuple[str, ...], num_qubits: int) -> NDArray[np.uint8]:
+def label_codes(labels: Sequence[str], num_qubits: int) -> NDArray[np.uint8]:
     """Letter bytes of dense labels as a ``(num_terms, num_qubits)`` array, column ``q`` being
     qubit ``q`` (labels must already be valid)."""
     if not labels or num_qubits == 0:

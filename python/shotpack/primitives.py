@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Estimator", "ExecutionSpan", "PrimitiveJob", "Sampler"]
 
-#: Metadata keys shotpack adds to converted circuits; not shown in ``circuit_metadata``.
-_INTERNAL_METADATA = (QISKIT_REGISTERS_KEY, "shotpack.qubits")
 
 T = TypeVar("T", bound=PubResult)
 
@@ -94,11 +92,6 @@ def _iqm_circuit(circuit: Any, where: str) -> Circuit:
         f"{where}: the circuit must be a shotpack Circuit or a Qiskit QuantumCircuit, got "
         f"{type(circuit).__name__}"
     )
-
-
-def _user_metadata(circuit: Circuit) -> dict[str, Any]:
-    meta = circuit.metadata or {}
-    return {k: v for k, v in meta.items() if k not in _INTERNAL_METADATA}
 
 
 def _bind(circuit: Circuit, bindings: Any, where: str) -> list[Circuit]:
@@ -294,36 +287,58 @@ class PrimitiveJob(Generic[T]):
         return spans
 
 
-def _submit(
-    client: IQMClient,
-    calibration_set_id: Any,
-    batch: _Batch,
-    options: CircuitCompilationOptions | None,
-    max_circuits: int | None,
-    max_total_shots: int | None,
-    prepare_seconds: float,
-) -> PrimitiveJob[Any]:
-    t0 = time.perf_counter()
-    jobs = []
-    try:
-        for chunk in _chunks(len(batch.circuits), batch.shots, max_circuits, max_total_shots):
-            jobs.append(
-                client.submit_circuits(
-                    batch.circuits[chunk.start : chunk.stop],
-                    calibration_set_id=calibration_set_id,
-                    shots=batch.shots,
-                    options=options,
+class _Primitive:
+    """What Sampler and Estimator share: the server, the job limits, and submitting a batch."""
+
+    def __init__(
+        self,
+        backend: Any,
+        options: CircuitCompilationOptions | None,
+        max_circuits: int | None,
+        max_total_shots: int | None,
+    ) -> None:
+        self._client, self._calibration_set_id, backend_max = _client_of(backend)
+        self.backend = backend
+        self.options = options
+        self.max_circuits = max_circuits if max_circuits is not None else backend_max
+        self.max_total_shots = max_total_shots
+
+    def _submit(self, batch: _Batch, started: float) -> PrimitiveJob[Any]:
+        """Submits ``batch`` as one server job, or several when the limits split it.
+
+        Args:
+            batch: the circuits and how to assemble their results.
+            started: ``time.perf_counter()`` when ``run`` began (for the ``prepare`` timing).
+
+        Returns:
+            The job; with no circuits (nothing to measure) a job with no server job, whose
+            result is assembled from no bins.
+        """
+        timings = {"prepare": time.perf_counter() - started}
+        jobs: list[CircuitJob] = []
+        if not batch.circuits:
+            return PrimitiveJob(self._client, jobs, batch, timings)
+        t0 = time.perf_counter()
+        chunks = _chunks(len(batch.circuits), batch.shots, self.max_circuits, self.max_total_shots)
+        try:
+            for chunk in chunks:
+                jobs.append(
+                    self._client.submit_circuits(
+                        batch.circuits[chunk.start : chunk.stop],
+                        calibration_set_id=self._calibration_set_id,
+                        shots=batch.shots,
+                        options=self.options,
+                    )
                 )
-            )
-    except BaseException:
-        for j in jobs:  # do not leave half a batch running
-            try:
-                j.cancel()
-            except Exception:  # best effort; the original error matters more
-                pass
-        raise
-    timings = {"prepare": prepare_seconds, "submit": time.perf_counter() - t0}
-    return PrimitiveJob(client, jobs, batch, timings)
+        except BaseException:
+            for j in jobs:  # do not leave half a batch running
+                try:
+                    j.cancel()
+                except Exception:  # best effort; the original error matters more
+                    pass
+            raise
+        timings["submit"] = time.perf_counter() - t0
+        return PrimitiveJob(self._client, jobs, batch, timings)
 
 
 def _metadata(spans: list[ExecutionSpan]) -> dict[str, Any]:
@@ -373,7 +388,7 @@ def _register_fields(
     return out
 
 
-class Sampler:
+class Sampler(_Primitive):
     """Samples the measured bits of circuits on an IQM server, Qiskit ``SamplerV2``-style.
 
     Args:
@@ -403,16 +418,12 @@ class Sampler:
         max_circuits: int | None = None,
         max_total_shots: int | None = None,
     ) -> None:
-        self._client, self._calibration_set_id, backend_max = _client_of(backend)
+        super().__init__(backend, options, max_circuits, max_total_shots)
         if isinstance(default_shots, bool) or not isinstance(default_shots, int):
             raise TypeError("default_shots must be an integer")
         if default_shots <= 0:
             raise ValueError("default_shots must be positive")
-        self.backend = backend
         self.default_shots = default_shots
-        self.options = options
-        self.max_circuits = max_circuits if max_circuits is not None else backend_max
-        self.max_total_shots = max_total_shots
 
     def run(
         self, pubs: Iterable[Any], *, shots: int | None = None
@@ -460,19 +471,10 @@ class Sampler:
                 results.append(_sampler_pub_result(i, circ, pub, bins[first : first + count]))
             return PrimitiveResult(results, _metadata(spans))
 
-        batch = _Batch(circuits, job_shots, finish)
-        batch.pub_ranges = [
+        ranges: list[tuple[int, int, tuple[int, ...]]] = [
             (first, count, (count, int(pub.shots or job_shots))) for first, count, _, pub in plans
         ]
-        return _submit(
-            self._client,
-            self._calibration_set_id,
-            batch,
-            self.options,
-            self.max_circuits,
-            self.max_total_shots,
-            time.perf_counter() - t0,
-        )
+        return self._submit(_Batch(circuits, job_shots, finish, ranges), t0)
 
 
 def _as_list(pubs: Iterable[Any]) -> list[Any]:
@@ -510,7 +512,7 @@ def _sampler_pub_result(
         data[name] = BitArray(stacked, num_bits)
     return SamplerPubResult(
         DataBin(**data, shape=pub.shape),
-        {"shots": shots, "circuit_metadata": _user_metadata(circ)},
+        {"shots": shots, "circuit_metadata": circ.user_metadata},
     )
 
 
@@ -528,7 +530,7 @@ def _free_key(circ: Circuit, base: str) -> str:
     return key
 
 
-class Estimator:
+class Estimator(_Primitive):
     """Estimates expectation values of observables on an IQM server, Qiskit ``EstimatorV2``-style.
 
     For each PUB, the Pauli terms broadcast onto each parameter set are grouped into qubit-wise
@@ -573,18 +575,14 @@ class Estimator:
         max_circuits: int | None = None,
         max_total_shots: int | None = None,
     ) -> None:
-        self._client, self._calibration_set_id, backend_max = _client_of(backend)
+        super().__init__(backend, options, max_circuits, max_total_shots)
         _check_precision(default_precision, "default_precision")
         if isinstance(num_randomizations, bool) or not isinstance(num_randomizations, int):
             raise TypeError("num_randomizations must be an integer")
         if num_randomizations < 1:
             raise ValueError("num_randomizations must be at least 1")
-        self.backend = backend
         self.default_precision = float(default_precision)
         self.num_randomizations = num_randomizations
-        self.options = options
-        self.max_circuits = max_circuits if max_circuits is not None else backend_max
-        self.max_total_shots = max_total_shots
         self._rng = np.random.default_rng(seed)
 
     def run(
@@ -693,27 +691,18 @@ class Estimator:
                     "circuit": circ,
                 }
             )
-        if not circuits:
-            # Only identity observables: nothing to measure, values are exact.
-            return _no_circuit_job(self._client, plans, num_rand, time.perf_counter() - t0)
-        job_shots = max(p["shots"] for p in plans if p["count"])
+        # No circuits when every observable is the identity: nothing to measure, values exact.
+        job_shots = max((p["shots"] for p in plans if p["count"]), default=0)
 
         def finish(bins: list[DataBin], spans: list[ExecutionSpan]) -> PrimitiveResult[Any]:
             return PrimitiveResult(
                 [_estimator_pub_result(p, bins, num_rand) for p in plans], _metadata(spans)
             )
 
-        batch = _Batch(circuits, job_shots, finish)
-        batch.pub_ranges = [(p["first"], p["count"], (p["count"], p["shots"])) for p in plans]
-        return _submit(
-            self._client,
-            self._calibration_set_id,
-            batch,
-            self.options,
-            self.max_circuits,
-            self.max_total_shots,
-            time.perf_counter() - t0,
-        )
+        ranges: list[tuple[int, int, tuple[int, ...]]] = [
+            (p["first"], p["count"], (p["count"], p["shots"])) for p in plans
+        ]
+        return self._submit(_Batch(circuits, job_shots, finish, ranges), t0)
 
 
 def _resonators(circ: Circuit) -> set[str]:
@@ -752,18 +741,6 @@ def _estimator_pub_result(p: dict[str, Any], bins: list[DataBin], num_rand: int)
         "target_precision": p["precision"],
         "shots": shots * num_rand,
         "num_randomizations": num_rand,
-        "circuit_metadata": _user_metadata(p["circuit"]),
+        "circuit_metadata": p["circuit"].user_metadata,
     }
     return PubResult(dbin, metadata)
-
-
-def _no_circuit_job(
-    client: IQMClient, plans: list[dict[str, Any]], num_rand: int, prepare: float
-) -> PrimitiveJob[Any]:
-    def finish(bins: list[DataBin], spans: list[ExecutionSpan]) -> PrimitiveResult[Any]:
-        return PrimitiveResult(
-            [_estimator_pub_result(p, bins, num_rand) for p in plans], _metadata(spans)
-        )
-
-    job: PrimitiveJob[Any] = PrimitiveJob(client, [], _Batch([], 0, finish), {"prepare": prepare})
-    return job

@@ -21,6 +21,7 @@ import numpy as np
 
 from shotpack.bindings import BindingsArray
 from shotpack.observables import ObservablesArray
+from shotpack.shape import ShapedMixin
 
 __all__ = ["CircuitLike", "EstimatorPub", "SamplerPub", "parameter_names"]
 
@@ -93,7 +94,7 @@ def _check_shots(shots: object) -> None:
         raise ValueError("shots must be positive")
 
 
-class EstimatorPub:
+class EstimatorPub(ShapedMixin):
     """A circuit, an array of observables, parameter values and a precision.
 
     The PUB's shape is ``np.broadcast_shapes(observables.shape, parameter_values.shape)``; every
@@ -167,11 +168,12 @@ class EstimatorPub:
                 )
             return pub
         if _is_circuit(pub):
+            # Seen both for `run([circuit])` and for an unwrapped `run((circuit, obs))`, whose
+            # items are then coerced one by one: the message must fit both.
             raise ValueError(
-                "An invalid Estimator pub-like was given (a circuit). If you want to run a "
-                "single pub, you need to wrap it with `[]` like `estimator.run([(circuit, "
-                "observables, param_values)])` instead of `estimator.run((circuit, "
-                "observables, param_values))`."
+                "An Estimator pub must be a tuple (circuit, observables[, parameter_values[, "
+                "precision]]), but a bare circuit was given. Note that a single pub is still "
+                "passed in a list: `estimator.run([(circuit, observables)])`."
             )
         if not isinstance(pub, (tuple, list)) or len(pub) not in (2, 3, 4):
             n = len(pub) if isinstance(pub, (tuple, list)) else "?"
@@ -226,21 +228,6 @@ class EstimatorPub:
         """The target precision, or None."""
         return self._precision
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """``np.broadcast_shapes(observables.shape, parameter_values.shape)``."""
-        return self._shape
-
-    @property
-    def ndim(self) -> int:
-        """Number of axes of :attr:`shape`."""
-        return len(self._shape)
-
-    @property
-    def size(self) -> int:
-        """Number of output cells."""
-        return int(np.prod(self._shape, dtype=np.int64))
-
     def __repr__(self) -> str:
         return (
             f"EstimatorPub(shape={self._shape}, observables={self._observables.shape}, "
@@ -248,7 +235,7 @@ class EstimatorPub:
         )
 
 
-class SamplerPub:
+class SamplerPub(ShapedMixin):
     """A circuit, parameter values and a number of shots; its shape is the values' shape.
 
     Args:
@@ -300,11 +287,13 @@ class SamplerPub:
                 return cls(pub.circuit, pub.parameter_values, shots, validate=False)
             return pub
         if _is_circuit(pub):
-            if len(parameter_names(pub)) != 0:
+            names = parameter_names(pub)
+            if names:
+                shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
                 raise ValueError(
-                    "A parametric circuit was given as a pub without parameter values. If you "
-                    "want to run a single pub, you need to wrap it with `[]` like "
-                    "`sampler.run([(circuit, param_values)])`."
+                    f"The circuit has {len(names)} parameters ({shown}) but no parameter values "
+                    "were given: pass the pub as a tuple (circuit, parameter_values), e.g. "
+                    "`sampler.run([(circuit, values)])`."
                 )
             return cls(pub, None, shots, validate=True)
         if not isinstance(pub, (tuple, list)) or len(pub) not in (1, 2, 3):
@@ -344,16 +333,6 @@ class SamplerPub:
     def shape(self) -> tuple[int, ...]:
         """The parameter values' shape."""
         return self._parameter_values.shape
-
-    @property
-    def ndim(self) -> int:
-        """Number of axes of :attr:`shape`."""
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        """Number of parameter-value sets."""
-        return self._parameter_values.size
 
     def __repr__(self) -> str:
         return f"SamplerPub(shape={self.shape}, shots={self._shots})"

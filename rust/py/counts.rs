@@ -7,14 +7,14 @@
 use std::borrow::Cow;
 
 use numpy::PyReadonlyArrayDyn;
-use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use shotpack_core::counts::{count_empty_rows, count_rows, Histogram};
 use shotpack_core::layout::{first_byte_mask, num_bytes, row_to_u64};
+use shotpack_core::Error;
 
-use crate::errors::IntoPyResult;
+use crate::errors::{to_py, IntoPyResult};
 use crate::pack::{c_order, lead_rows, packed_shape};
 
 /// Eight characters for every byte value, most significant bit first.
@@ -64,7 +64,7 @@ fn bitstring<'py>(
 ) -> PyResult<Bound<'py, PyString>> {
     write_bitstring(row, num_bits, buf);
     let len = ffi::Py_ssize_t::try_from(buf.len())
-        .map_err(|_| PyValueError::new_err("bitstring too long"))?;
+        .map_err(|_| to_py(Error::Value("bitstring too long".into())))?;
     // SAFETY: the GIL is held; `PyUnicode_New(len, 127)` returns a new compact ASCII string
     // (or null with an exception set, handled by `from_owned_ptr_or_err`) whose data buffer has
     // room for exactly `len` one-byte characters, all of which are written before the object
@@ -77,7 +77,7 @@ fn bitstring<'py>(
     }
 }
 
-/// The row as a Python int (padding masked).
+/// The row as a Python int (padding masked; the empty row of zero bits is 0).
 fn row_int<'py>(py: Python<'py>, row: &[u8], num_bits: usize) -> PyResult<Bound<'py, PyAny>> {
     if num_bits <= 64 {
         return Ok(row_to_u64(row, num_bits).into_pyobject(py)?.into_any());
@@ -113,25 +113,36 @@ fn histogram<'a>(
     Ok((data, h.into_py_result()?))
 }
 
-/// `{bitstring: count}` over all rows of a packed `(..., shots, nbytes)` array, in order of
-/// first occurrence (C order over positions, then shots).
+/// `{key(row): count}` over all rows of a packed `(..., shots, nbytes)` array, in order of first
+/// occurrence (C order over positions, then shots). `key` gets each distinct row's bytes.
+fn counts_dict<'py, K: IntoPyObject<'py>>(
+    py: Python<'py>,
+    packed: &PyReadonlyArrayDyn<'py, u8>,
+    num_bits: usize,
+    mut key: impl FnMut(&[u8]) -> PyResult<K>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let shape = packed_shape(packed, num_bits)?;
+    let view = packed.as_array();
+    let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, false)?;
+    let nb = num_bytes(num_bits);
+    let dict = PyDict::new(py);
+    for (&r, &c) in h.first_rows.iter().zip(&h.counts) {
+        dict.set_item(key(&data[r * nb..(r + 1) * nb])?, c)?;
+    }
+    Ok(dict)
+}
+
+/// `{bitstring: count}` over all rows, in order of first occurrence.
 #[pyfunction]
 fn get_counts<'py>(
     py: Python<'py>,
     packed: PyReadonlyArrayDyn<'py, u8>,
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let shape = packed_shape(&packed, num_bits)?;
-    let view = packed.as_array();
-    let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, false)?;
-    let nb = num_bytes(num_bits);
-    let dict = PyDict::new(py);
     let mut buf = Vec::with_capacity(num_bits);
-    for (&r, &c) in h.first_rows.iter().zip(&h.counts) {
-        let key = bitstring(py, &data[r * nb..(r + 1) * nb], num_bits, &mut buf)?;
-        dict.set_item(key, c)?;
-    }
-    Ok(dict)
+    counts_dict(py, &packed, num_bits, |row| {
+        bitstring(py, row, num_bits, &mut buf)
+    })
 }
 
 /// `{int: count}` over all rows, in order of first occurrence.
@@ -141,20 +152,7 @@ fn get_int_counts<'py>(
     packed: PyReadonlyArrayDyn<'py, u8>,
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let shape = packed_shape(&packed, num_bits)?;
-    let view = packed.as_array();
-    let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, false)?;
-    let nb = num_bytes(num_bits);
-    let dict = PyDict::new(py);
-    for (&r, &c) in h.first_rows.iter().zip(&h.counts) {
-        let key = if nb == 0 {
-            0u64.into_pyobject(py)?.into_any()
-        } else {
-            row_int(py, &data[r * nb..(r + 1) * nb], num_bits)?
-        };
-        dict.set_item(key, c)?;
-    }
-    Ok(dict)
+    counts_dict(py, &packed, num_bits, |row| row_int(py, row, num_bits))
 }
 
 /// One bitstring per row, in C order. Equal outcomes share one (immutable) str object.

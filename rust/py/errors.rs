@@ -1,6 +1,10 @@
 //! The one place where `shotpack_core::Error` becomes a Python exception.
+//!
+//! Binding code reports its own checks of Python arguments through the same enum, so this
+//! table decides every exception type raised by the extension (errors raised by Python code
+//! that the extension calls pass through unchanged).
 
-use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::PyErr;
 use shotpack_core::Error;
 
@@ -10,6 +14,7 @@ pub fn to_py(err: Error) -> PyErr {
     match err {
         Error::Type { .. } => PyTypeError::new_err(msg),
         Error::Index(_) => PyIndexError::new_err(msg),
+        Error::Alloc(_) => PyMemoryError::new_err(msg),
         Error::NotABit { .. } | Error::Shape { .. } | Error::Json { .. } | Error::Value(_) => {
             PyValueError::new_err(msg)
         }

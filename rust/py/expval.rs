@@ -9,12 +9,11 @@ use std::borrow::Cow;
 use numpy::{
     PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use shotpack_core::expval::{self, Group, Part, Rows, Sums, Term};
-use shotpack_core::grouping;
+use shotpack_core::{grouping, Error};
 
-use crate::errors::IntoPyResult;
+use crate::errors::{to_py, IntoPyResult};
 use crate::threads;
 
 /// The array's elements in C order, borrowed when contiguous.
@@ -34,7 +33,7 @@ fn indices(a: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<usize>> {
         .enumerate()
         .map(|(i, &x)| {
             usize::try_from(x)
-                .map_err(|_| PyValueError::new_err(format!("{what}[{i}] is negative ({x})")))
+                .map_err(|_| to_py(Error::Value(format!("{what}[{i}] is negative ({x})"))))
         })
         .collect()
 }
@@ -45,11 +44,11 @@ fn terms(
     p: &PyReadonlyArray2<'_, u64>,
     v: &PyReadonlyArray2<'_, u64>,
     num_bits: usize,
-) -> PyResult<Vec<Term>> {
+) -> shotpack_core::Result<Vec<Term>> {
     let num_terms = z.shape()[0];
     if p.shape()[0] != num_terms || v.shape()[0] != num_terms {
-        return Err(PyValueError::new_err(
-            "z, p and v mask tables must have the same number of rows",
+        return Err(Error::Value(
+            "z, p and v mask tables must have the same number of rows".into(),
         ));
     }
     expval::terms_from_masks(
@@ -59,7 +58,6 @@ fn terms(
         num_terms,
         num_bits,
     )
-    .into_py_result()
 }
 
 /// Expectation values of observables on the cells of a packed `(num_cells, num_shots, nbytes)`
@@ -83,7 +81,7 @@ fn expectation_values<'py>(
     out_obs: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let data = contiguous(&data);
-    let terms = terms(&z, &p, &v, num_bits)?;
+    let terms = terms(&z, &p, &v, num_bits).into_py_result()?;
     let ptr = indices(&obs_ptr, "obs_ptr")?;
     let idx = indices(&obs_terms, "obs_terms")?;
     let coeffs = contiguous(&obs_coeffs);
@@ -151,7 +149,8 @@ fn estimator_moments<'py>(
         flips.push(flip.as_ref().map(contiguous));
         group_terms.push(
             terms(z, p, v, *num_bits)
-                .map_err(|e| PyValueError::new_err(format!("group {i}: {e}")))?,
+                .map_err(|e| e.within(format_args!("group {i}")))
+                .into_py_result()?,
         );
         shapes.push((*num_rand, *num_bits));
     }
@@ -168,7 +167,7 @@ fn estimator_moments<'py>(
         || ptr.last() != Some(&pt.len())
         || pt.len() != coeffs.len()
     {
-        return Err(PyValueError::new_err("inconsistent part tables"));
+        return Err(to_py(Error::Value("inconsistent part tables".into())));
     }
     let parts: Vec<Part> = (0..pg.len())
         .map(|i| Part {
@@ -186,7 +185,8 @@ fn estimator_moments<'py>(
         .enumerate()
     {
         let rows = Rows::new(data, *num_rows, num_bits)
-            .map_err(|e| PyValueError::new_err(format!("group {i}: {e}")))?;
+            .map_err(|e| e.within(format_args!("group {i}")))
+            .into_py_result()?;
         core_groups.push(Group {
             rows,
             num_rand,
@@ -216,9 +216,9 @@ fn group_qubitwise<'py>(
     ptr: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     if z.shape() != x.shape() {
-        return Err(PyValueError::new_err(
-            "x and z masks must have the same shape",
-        ));
+        return Err(to_py(Error::Value(
+            "x and z masks must have the same shape".into(),
+        )));
     }
     let words = x.shape()[1];
     let (xs, zs) = (contiguous(&x), contiguous(&z));

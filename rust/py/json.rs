@@ -6,15 +6,15 @@ use std::borrow::Cow;
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use shotpack_core::json::{self, NamedBits};
 use shotpack_core::layout;
 use shotpack_core::registers::{self, KeyInfo};
+use shotpack_core::Error;
 
-use crate::errors::IntoPyResult;
+use crate::errors::{to_py, IntoPyResult};
 use crate::threads;
 
 /// `(name, uint8 array [shots, bytes], num_bits)`: what the Python layer wraps in a `BitArray`.
@@ -24,7 +24,7 @@ type Field<'py> = (String, Bound<'py, PyArray2<u8>>, usize);
 fn to_field(py: Python<'_>, nb: NamedBits) -> PyResult<Field<'_>> {
     let shape = (nb.num_shots, layout::num_bytes(nb.num_bits));
     let array = Array2::from_shape_vec(shape, nb.data)
-        .map_err(|e| PyValueError::new_err(format!("internal shape error: {e}")))?;
+        .map_err(|e| to_py(Error::Value(format!("internal shape error: {e}"))))?;
     Ok((nb.name, array.into_pyarray(py), nb.num_bits))
 }
 
@@ -55,10 +55,10 @@ fn parse_measurements_json<'py>(
         let owned = buffer.to_vec(py)?;
         py.detach(|| json::parse(&owned, registers))
     } else {
-        return Err(PyTypeError::new_err(format!(
+        return Err(to_py(Error::wrong_type(format!(
             "the measurements body must be bytes, bytearray, memoryview or str, not {}",
             body.get_type().name()?
-        )));
+        ))));
     }
     .into_py_result()?;
     parsed
@@ -79,23 +79,26 @@ fn assemble_registers<'py>(
     num_bits: Vec<usize>,
 ) -> PyResult<Vec<Field<'py>>> {
     if names.len() != arrays.len() || names.len() != num_bits.len() {
-        return Err(PyValueError::new_err(format!(
+        return Err(to_py(Error::Value(format!(
             "names, arrays and num_bits differ in length ({}, {}, {})",
             names.len(),
             arrays.len(),
             num_bits.len()
-        )));
+        ))));
     }
     let mut infos = Vec::with_capacity(names.len());
     let mut data: Vec<Cow<'_, [u8]>> = Vec::with_capacity(names.len());
     for ((name, array), &bits) in names.iter().zip(&arrays).zip(&num_bits) {
         let shape = array.shape();
         if shape[1] != layout::num_bytes(bits) {
-            return Err(PyValueError::new_err(format!(
-                "key {name:?}: array has {} bytes per shot, expected {} for {bits} bits",
-                shape[1],
-                layout::num_bytes(bits)
-            )));
+            return Err(to_py(Error::Shape {
+                location: format!("key {name:?}"),
+                message: format!(
+                    "array has {} bytes per shot, expected {} for {bits} bits",
+                    shape[1],
+                    layout::num_bytes(bits)
+                ),
+            }));
         }
         infos.push(KeyInfo {
             name,

@@ -3,14 +3,14 @@
 use std::borrow::Cow;
 
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
 use shotpack_core::layout::num_bytes;
 use shotpack_core::memory::{self, RegisterRows};
+use shotpack_core::Error;
 
-use crate::errors::IntoPyResult;
+use crate::errors::{to_py, IntoPyResult};
 use crate::threads;
 
 /// Borrowed (or, for non-contiguous input, copied) packed rows of each register, checked
@@ -25,11 +25,11 @@ fn register_bytes<'a>(
             let want = (shots, num_bytes(*num_bits));
             let shape = arr.shape();
             if (shape[0], shape[1]) != want {
-                return Err(PyValueError::new_err(format!(
+                return Err(to_py(Error::Value(format!(
                     "register {i}: array shape ({}, {}) does not match {shots} shots of \
                      {num_bits} bits (expected ({}, {}))",
                     shape[0], shape[1], want.0, want.1
-                )));
+                ))));
             }
             Ok(match arr.as_slice() {
                 Ok(s) => Cow::Borrowed(s),
@@ -53,8 +53,10 @@ fn rows<'a>(
         .collect()
 }
 
+/// One formatted line as text. The core writes only '0', '1' and ' ', so this cannot fail
+/// unless the core has a bug, which is then reported rather than hidden.
 fn line_str(line: &[u8]) -> PyResult<&str> {
-    std::str::from_utf8(line).map_err(|e| PyTypeError::new_err(format!("internal: {e}")))
+    std::str::from_utf8(line).map_err(|e| to_py(Error::Value(format!("internal: {e}"))))
 }
 
 /// Qiskit memory strings of every shot.

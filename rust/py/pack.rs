@@ -13,7 +13,6 @@ use numpy::{
     Element, IntoPyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
     PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -49,9 +48,9 @@ pub(crate) fn packed_shape(
     let shape = a.shape().to_vec();
     let nb = num_bytes(num_bits);
     if shape.len() < 2 || shape[shape.len() - 1] != nb {
-        return Err(PyValueError::new_err(format!(
+        return Err(to_py(Error::Value(format!(
             "expected a packed array of shape (..., shots, {nb}) for {num_bits} bits, got {shape:?}"
-        )));
+        ))));
     }
     Ok(shape)
 }
@@ -92,7 +91,7 @@ pub(crate) fn with_slice_mut<T: Element, R>(
     let mut rw = arr.try_readwrite()?;
     let out = rw
         .as_slice_mut()
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        .map_err(|e| to_py(Error::Value(e.to_string())))?;
     f(out)
 }
 
@@ -103,7 +102,7 @@ pub(crate) fn into_array<'py, T: Element>(
     data: Vec<T>,
 ) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
     let arr = ArrayD::from_shape_vec(IxDyn(&shape), data)
-        .map_err(|e| PyValueError::new_err(format!("internal shape error: {e}")))?;
+        .map_err(|e| to_py(Error::Value(format!("internal shape error: {e}"))))?;
     Ok(arr.into_pyarray(py))
 }
 
@@ -189,7 +188,9 @@ fn pack_bool_array<'py>(
     let arr = obj.cast::<PyUntypedArray>()?.clone();
     let shape = arr.shape().to_vec();
     if shape.len() < 2 {
-        return Err(PyValueError::new_err("Expecting at least two dimensions."));
+        return Err(to_py(Error::Value(
+            "Expecting at least two dimensions.".into(),
+        )));
     }
     let num_bits = shape[shape.len() - 1];
     let nb = num_bytes(num_bits);
@@ -234,9 +235,9 @@ fn pack_any_dtype<'py>(
     } else if is(numpy::dtype::<f64>(py)) {
         pack_typed::<f64>(py, arr.as_any(), num_bits, little_endian, out)?;
     } else {
-        return Err(PyTypeError::new_err(format!(
+        return Err(to_py(Error::wrong_type(format!(
             "cannot read bits from an array of dtype {d}"
-        )));
+        ))));
     }
     Ok(())
 }
@@ -254,6 +255,12 @@ enum Stop {
 impl From<PyErr> for Stop {
     fn from(e: PyErr) -> Self {
         Stop::Raise(e)
+    }
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Raise(to_py(e))
     }
 }
 
@@ -433,17 +440,18 @@ impl<'py> Leaf<'py> {
         match item.extract::<i64>() {
             Ok(0) => Ok(false),
             Ok(1) => Ok(true),
-            Ok(_) => Err(Stop::Raise(not_a_bit(item, loc()))),
-            Err(_) if item.is_instance_of::<PyInt>() => Err(Stop::Raise(not_a_bit(item, loc()))),
-            Err(_) => Err(Stop::Raise(to_py(Error::Type {
+            Ok(_) => Err(not_a_bit(item, loc()).into()),
+            Err(_) if item.is_instance_of::<PyInt>() => Err(not_a_bit(item, loc()).into()),
+            Err(_) => Err(Error::Type {
                 location: loc(),
                 message: format!("expected an int 0 or 1, got {}", type_name(item)),
-            }))),
+            }
+            .into()),
         }
     }
 }
 
-fn not_a_bit(item: &Bound<'_, PyAny>, location: String) -> PyErr {
+fn not_a_bit(item: &Bound<'_, PyAny>, location: String) -> Error {
     let mut value = item
         .repr()
         .map(|r| r.to_string())
@@ -456,7 +464,7 @@ fn not_a_bit(item: &Bound<'_, PyAny>, location: String) -> PyErr {
         value.truncate(cut);
         value.push_str("...");
     }
-    to_py(Error::NotABit { location, value })
+    Error::NotABit { location, value }
 }
 
 /// Shape of nested sequences, read along the first elements, and the first value (if any).
@@ -467,9 +475,9 @@ fn discover_shape<'py>(
     let mut cur = obj.clone();
     while let Some(seq) = Seq::of(&cur) {
         if shape.len() == MAX_DEPTH {
-            return Err(Stop::Raise(PyValueError::new_err(format!(
-                "lists nested deeper than {MAX_DEPTH} levels"
-            ))));
+            return Err(
+                Error::Value(format!("lists nested deeper than {MAX_DEPTH} levels")).into(),
+            );
         }
         let n = seq.len();
         shape.push(n);
@@ -498,13 +506,14 @@ fn for_each_row<'py>(
             let row = match Seq::of_owned(item) {
                 Ok(s) => s,
                 Err(item) if strict => {
-                    return Err(Stop::Raise(to_py(Error::Type {
+                    return Err(Error::Type {
                         location: location(&shape[..nd - 1], r, None),
                         message: format!(
                             "expected a list of qubit values, got {}",
                             type_name(&item)
                         ),
-                    })))
+                    }
+                    .into())
                 }
                 Err(_) => return Err(Stop::Fallback),
             };
@@ -512,14 +521,15 @@ fn for_each_row<'py>(
                 if !strict {
                     return Err(Stop::Fallback);
                 }
-                return Err(Stop::Raise(to_py(Error::Shape {
+                return Err(Error::Shape {
                     location: location(&shape[..nd - 1], r, None),
                     message: format!(
                         "expected {} qubit values like shot 0, got {}",
                         shape[nd - 1],
                         row.len()
                     ),
-                })));
+                }
+                .into());
             }
             *next_row += 1;
             on_row(r, row)
@@ -532,7 +542,7 @@ fn for_each_row<'py>(
         match child {
             Some(c) => for_each_row(c, level + 1, shape, next_row, strict, on_row)?,
             None if strict => {
-                return Err(Stop::Raise(to_py(Error::Shape {
+                return Err(Error::Shape {
                     location: format!("index {i} at depth {level}"),
                     message: format!(
                         "expected a list of length {} like index 0, got {}",
@@ -540,7 +550,8 @@ fn for_each_row<'py>(
                         Seq::of(&item)
                             .map_or_else(|| type_name(&item), |c| format!("length {}", c.len()))
                     ),
-                })))
+                }
+                .into())
             }
             None => return Err(Stop::Fallback),
         }
@@ -585,10 +596,11 @@ impl<'a, 'py> RowPacker<'a, 'py> {
     }
 
     fn changed(&self, r: usize) -> Stop {
-        Stop::Raise(PyValueError::new_err(format!(
+        Error::Value(format!(
             "{}: list changed size while being read",
             location(self.outer, r, None)
-        )))
+        ))
+        .into()
     }
 
     fn pack(&self, r: usize, row: &Seq<'py>, dst: &mut [u8]) -> Result<(), Stop> {
@@ -663,19 +675,18 @@ fn walk_nested<'py>(
 ) -> Result<(Bound<'py, PyArrayDyn<u8>>, usize), Stop> {
     let Some(top) = Seq::of(obj) else {
         if strict {
-            return Err(Stop::Raise(PyTypeError::new_err(format!(
+            return Err(Error::wrong_type(format!(
                 "expected a list of shots, got {}",
                 type_name(obj)
-            ))));
+            ))
+            .into());
         }
         return Err(Stop::Fallback);
     };
     let (shape, first) = discover_shape(obj)?;
     if shape.len() < 2 {
         if strict {
-            return Err(Stop::Raise(PyValueError::new_err(
-                "Expecting at least two dimensions.",
-            )));
+            return Err(Error::Value("Expecting at least two dimensions.".into()).into());
         }
         return Err(Stop::Fallback);
     }
@@ -811,9 +822,9 @@ fn concatenate_bits<'py>(
     num_bits: Vec<usize>,
 ) -> PyResult<Bound<'py, PyArrayDyn<u8>>> {
     if arrays.is_empty() || arrays.len() != num_bits.len() {
-        return Err(PyValueError::new_err(
-            "need one num_bits per array and at least one array",
-        ));
+        return Err(to_py(Error::Value(
+            "need one num_bits per array and at least one array".into(),
+        )));
     }
     let mut shapes = Vec::with_capacity(arrays.len());
     for (a, &n) in arrays.iter().zip(&num_bits) {
@@ -821,10 +832,10 @@ fn concatenate_bits<'py>(
     }
     let lead = &shapes[0][..shapes[0].len() - 1];
     if let Some(i) = shapes.iter().position(|s| &s[..s.len() - 1] != lead) {
-        return Err(PyValueError::new_err(format!(
+        return Err(to_py(Error::Value(format!(
             "array {i} has leading shape {:?}, array 0 has {lead:?}",
             &shapes[i][..shapes[i].len() - 1]
-        )));
+        ))));
     }
     let total: usize = num_bits.iter().sum();
     let onb = num_bytes(total);
@@ -912,9 +923,9 @@ impl Sample<'_, '_> {
     fn write(&self, row: &mut [u8], num_bits: usize) -> PyResult<()> {
         let fits = !matches!(self, Sample::Negative) && self.bit_length()? <= num_bits;
         if !fits {
-            return Err(PyValueError::new_err(format!(
+            return Err(to_py(Error::Value(format!(
                 "All samples must be non-negative integers that fit in num_bits={num_bits} bits."
-            )));
+            ))));
         }
         match self {
             Sample::Small(v) => pack::write_u128_row(*v, row),
@@ -962,10 +973,10 @@ fn parse_sample<'a, 'py>(obj: &'a Bound<'py, PyAny>, mode: Mode) -> PyResult<Sam
         return int_sample(obj);
     }
     let Ok(s) = obj.cast::<PyString>() else {
-        return Err(PyTypeError::new_err(format!(
+        return Err(to_py(Error::wrong_type(format!(
             "int() can't convert non-string with explicit base (got {})",
             type_name(obj)
-        )));
+        ))));
     };
     if let Ok(text) = s.to_str() {
         let t = text
@@ -1026,7 +1037,9 @@ fn pack_samples<'py>(
         None => samples.try_iter()?.collect::<PyResult<_>>()?,
     };
     let Some(first) = items.first() else {
-        return Err(PyValueError::new_err("At least one sample is required."));
+        return Err(to_py(Error::Value(
+            "At least one sample is required.".into(),
+        )));
     };
     let mode = mode_of(first)?;
     let num_bits = infer_bits(&items, mode, num_bits)?;
@@ -1067,11 +1080,11 @@ fn pack_counts<'py>(
             // Same rules as itertools.repeat: an integer (via __index__), <= 0 means none.
             let n: i64 = v.extract()?;
             if n > 0 {
-                let n =
-                    usize::try_from(n).map_err(|_| PyMemoryError::new_err("count too large"))?;
+                let n = usize::try_from(n)
+                    .map_err(|_| to_py(Error::Alloc("count too large".into())))?;
                 shots = shots
                     .checked_add(n)
-                    .ok_or_else(|| PyMemoryError::new_err("total count too large"))?;
+                    .ok_or_else(|| to_py(Error::Alloc("total count too large".into())))?;
                 keys.push(k);
                 reps.push(n);
             }
@@ -1090,7 +1103,9 @@ fn pack_counts<'py>(
         per_mapping.push(shots);
     }
     let Some(first) = keys.first() else {
-        return Err(PyValueError::new_err("At least one sample is required."));
+        return Err(to_py(Error::Value(
+            "At least one sample is required.".into(),
+        )));
     };
     let mode = mode_of(first)?;
     let num_bits = infer_bits(&keys, mode, num_bits)?;
@@ -1098,7 +1113,7 @@ fn pack_counts<'py>(
     let total: usize = per_mapping.iter().sum();
     let bytes = total
         .checked_mul(nb)
-        .ok_or_else(|| PyMemoryError::new_err("too many shots"))?;
+        .ok_or_else(|| to_py(Error::Alloc("too many shots".into())))?;
     // Zeroed: the digit writers only set ones.
     let packed = numpy_new::<u8>(py, vec![total, nb], true)?;
     debug_assert_eq!(packed.len(), bytes);

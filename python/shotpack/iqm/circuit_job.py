@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 import warnings
@@ -42,6 +43,25 @@ POLL_FRACTION = 0.08
 def poll_interval(waited: float) -> float:
     """Seconds to wait before the next poll, after ``waited`` seconds of waiting."""
     return min(MAX_POLL_INTERVAL, max(MIN_POLL_INTERVAL, POLL_FRACTION * waited))
+
+
+def progress_default() -> bool:
+    """Whether to show a progress bar when the caller did not say: tqdm is installed and someone
+    is watching, i.e. standard error is a terminal or the code runs in a Jupyter kernel. Scripts,
+    pipes, logs and tests stay free of bar output."""
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    stderr = sys.stderr
+    try:
+        if stderr is not None and stderr.isatty():
+            return True
+    except (AttributeError, ValueError):  # replaced or closed stream
+        pass
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
 
 
 class _Progress:

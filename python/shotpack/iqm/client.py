@@ -296,29 +296,29 @@ class IQMClient:
             self._dqa_cache[dqa.calibration_set_id] = dqa
         return dqa
 
+    def _observation_set(
+        self, calibration_set_id: uuid.UUID | str | None, suffix: str, what: str
+    ) -> ObservationSet:
+        """``GET calibration-sets/{qc}/{id or "default"}{suffix}`` parsed as an ObservationSet."""
+        ref = "default" if calibration_set_id is None else str(_as_uuid(calibration_set_id))
+        out: ObservationSet = _parse(
+            ObservationSet,
+            self._get(f"calibration-sets/{self.quantum_computer}/{ref}{suffix}"),
+            what,
+        )
+        return out
+
     def get_calibration_set(
         self, calibration_set_id: uuid.UUID | str | None = None
     ) -> CalibrationSet:
         """A calibration set with its observations (``None``: the current default)."""
-        ref = "default" if calibration_set_id is None else str(_as_uuid(calibration_set_id))
-        out: CalibrationSet = _parse(
-            ObservationSet,
-            self._get(f"calibration-sets/{self.quantum_computer}/{ref}"),
-            "calibration set",
-        )
-        return out
+        return self._observation_set(calibration_set_id, "", "calibration set")
 
     def get_quality_metric_set(
         self, calibration_set_id: uuid.UUID | str | None = None
     ) -> QualityMetricSet:
         """The latest quality metrics of a calibration set (``None``: the current default)."""
-        ref = "default" if calibration_set_id is None else str(_as_uuid(calibration_set_id))
-        out: QualityMetricSet = _parse(
-            ObservationSet,
-            self._get(f"calibration-sets/{self.quantum_computer}/{ref}/metrics"),
-            "quality metric set",
-        )
-        return out
+        return self._observation_set(calibration_set_id, "/metrics", "quality metric set")
 
     def get_calibration_quality_metrics(
         self, calibration_set_id: uuid.UUID | str | None = None

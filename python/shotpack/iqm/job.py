@@ -19,7 +19,7 @@ import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from shotpack.iqm.circuit_job import DEFAULT_TIMEOUT_SECONDS, wait_for_job
+from shotpack.iqm.circuit_job import DEFAULT_TIMEOUT_SECONDS, progress_default, wait_for_job
 from shotpack.iqm.errors import (
     CircuitExecutionError,
     InvalidOperationError,
@@ -69,14 +69,6 @@ _FROM_SERVER = {
     ServerJobStatus.FAILED: JobStatus.ERROR,
     ServerJobStatus.CANCELLED: JobStatus.CANCELLED,
 }
-
-
-def _progress_default() -> bool:
-    try:
-        import tqdm  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class IQMJob:
@@ -226,7 +218,8 @@ class IQMJob:
 
         Args:
             timeout: seconds; default ``timeout_seconds`` (or 3 hours).
-            progress: show a progress bar; default: when tqdm is installed.
+            progress: show a tqdm progress bar on standard error (True), never (False), or
+                when tqdm is installed and stderr is a terminal or a Jupyter kernel (None).
 
         Raises:
             OperationTimeoutError: the job did not finish in time.
@@ -234,7 +227,7 @@ class IQMJob:
         limit = timeout if timeout is not None else self.timeout_seconds
         if limit is None:
             limit = DEFAULT_TIMEOUT_SECONDS
-        show = _progress_default() if progress is None else progress
+        show = progress_default() if progress is None else progress
         data = wait_for_job(
             self._fetch, self._current(refresh=False), timeout_secs=limit, progress=show
         )
@@ -253,7 +246,8 @@ class IQMJob:
 
         Args:
             timeout: seconds to wait; default ``timeout_seconds`` (or 3 hours).
-            progress: show a progress bar; default: when tqdm is installed.
+            progress: show a tqdm progress bar on standard error (True), never (False), or
+                when tqdm is installed and stderr is a terminal or a Jupyter kernel (None).
 
         Returns:
             The results (cached after the first call).
@@ -297,10 +291,11 @@ class IQMJob:
         cal = str(cal_id or request.calibration_set_id or "") or None
         results = []
         for i, (circuit, bits) in enumerate(zip(circuits, bins, strict=True)):
-            is_circuit = isinstance(circuit, Circuit)
-            name = circuit.name if isinstance(circuit, Circuit) else f"circuit_{i}"
-            meta = dict(circuit.metadata or {}) if isinstance(circuit, Circuit) else {}
-            declared = meta.pop(QISKIT_REGISTERS_KEY, None) if is_circuit else None
+            if isinstance(circuit, Circuit):
+                name, meta = circuit.name, circuit.user_metadata
+                declared = (circuit.metadata or {}).get(QISKIT_REGISTERS_KEY)
+            else:  # QIR text
+                name, meta, declared = f"circuit_{i}", {}, None
             if self.circuit_metadata is not None and i < len(self.circuit_metadata):
                 meta = dict(self.circuit_metadata[i] or {})
             where = f"Job {self._job_id}, circuit {i} ({name!r}): "

@@ -47,7 +47,10 @@ CircuitMeasurementResultsBatch: TypeAlias = list[CircuitMeasurementResults]
 QIRCode: TypeAlias = str
 """A circuit given as QIR text; passed through to the server unchecked."""
 
-QUBITS_METADATA_KEY = "shotpack.qubits"
+INTERNAL_METADATA_PREFIX = "shotpack."
+"""Circuit metadata keys starting with this are shotpack's own; results do not show them."""
+
+QUBITS_METADATA_KEY = INTERNAL_METADATA_PREFIX + "qubits"
 """Circuit metadata key declaring the circuit's qubit order (see :attr:`Circuit.qubits`)."""
 
 
@@ -115,6 +118,17 @@ class Circuit(_Model):
     name: str
     instructions: list[Instruction] = Field(default_factory=list)
     metadata: dict[str, Any] | None = None
+
+    @property
+    def user_metadata(self) -> dict[str, Any]:
+        """A copy of ``metadata`` without shotpack's internal keys (those starting with
+        ``"shotpack."``, e.g. the qubit order and Qiskit registers ``to_iqm_circuit`` adds);
+        this is what results report as the circuit's metadata."""
+        return {
+            k: v
+            for k, v in (self.metadata or {}).items()
+            if not k.startswith(INTERNAL_METADATA_PREFIX)
+        }
 
     def all_locus_components(self) -> set[str]:
         """Every component name used by some instruction."""

@@ -21,7 +21,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -169,6 +169,10 @@ class Transport:
         timeout: read timeout per request in seconds (the connect timeout is at most 10 s).
         retry: the retry policy.
 
+    Attributes:
+        sleep: called with each computed delay (seconds) before a retry; ``time.sleep`` unless
+            replaced.
+
     Raises:
         ClientConfigurationError: auth is configured and the URL is plain http to a host other
             than this machine.
@@ -197,6 +201,9 @@ class Transport:
             )
         self.session = requests.Session()
         self.session.headers.clear()
+        # Waits between attempts go through this attribute, so callers (and tests) can see or
+        # replace the computed delays without measuring wall-clock time.
+        self.sleep: Callable[[float], None] = time.sleep
 
     def __repr__(self) -> str:
         return f"Transport({self.root_url!r}, auth={self._tokens.source or 'none'})"
@@ -306,7 +313,7 @@ class Transport:
                     ) from None
                 delay = self.retry.backoff(attempt)
                 logger.debug("%s %s: %s; retry in %.2fs", method, path, type(exc).__name__, delay)
-                time.sleep(delay)
+                self.sleep(delay)
                 continue
             status = response.status_code
             logger.debug("%s %s -> %d", method, path, status)
@@ -321,7 +328,7 @@ class Transport:
                 if after is not None:
                     delay = max(delay, min(after, self.retry.retry_after_max))
                 logger.debug("%s %s -> %d; retry in %.2fs", method, path, status, delay)
-                time.sleep(delay)
+                self.sleep(delay)
                 continue
             raise self._error(response, method, path)
         raise AssertionError("unreachable")  # pragma: no cover

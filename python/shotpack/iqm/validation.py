@@ -2,9 +2,10 @@
 
 Checks, in order: shots > 0; per circuit a non-empty name and instruction list, known operation
 names, known implementations, arity, no repeated locus component, required/unexpected/mistyped
-arguments; then against the dynamic quantum architecture (DQA): the qubit mapping, each locus
-(calibrated, or components that exist for operations that need no calibration), unique
-measurement keys within a circuit, and MOVE sandwiches. Every failure raises
+arguments, finite real arguments (NaN or infinity would reach the server as ``null``); then
+against the dynamic quantum architecture (DQA): the qubit mapping, each locus (calibrated, or
+components that exist for operations that need no calibration), unique measurement keys within
+a circuit, and MOVE sandwiches. Every failure raises
 :class:`~shotpack.iqm.errors.CircuitValidationError` naming the circuit and instruction.
 
 Per-DQA lookups (allowed loci, symmetric permutations, factorizable components) are built once
@@ -21,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,12 +166,22 @@ def _check_arg(kind: str, value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_finite(value: numbers.Real) -> bool:
+    # NaN/inf would be serialised as null or rejected server-side, failing the job after submit.
+    if isinstance(value, numbers.Integral):
+        return True
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def validate_instruction_static(inst: Instruction, *, where: str) -> None:
     """Checks one instruction against the operation table alone (no architecture).
 
     Raises:
         CircuitValidationError: unknown operation or implementation, wrong arity, repeated
-            locus component, missing, unexpected or mistyped argument.
+            locus component, missing, unexpected, mistyped or non-finite argument.
     """
     op = SUPPORTED_OPERATIONS.get(inst.name)
     if op is None:
@@ -201,6 +213,8 @@ def validate_instruction_static(inst: Instruction, *, where: str) -> None:
             raise CircuitValidationError(
                 f"{where}: argument {name!r} must be {expected}, got {type(value).__name__}"
             )
+        if kind_or_none == _REAL and not _is_finite(value):
+            raise CircuitValidationError(f"{where}: argument {name!r} must be finite, got {value}")
 
 
 def validate_circuit(circuit: Circuit, *, index: int | None = None) -> None:

@@ -112,7 +112,7 @@ pub fn terms_from_masks(
         .map(|t| {
             let r = t * words..(t + 1) * words;
             Term::from_masks(&z[r.clone()], &p[r.clone()], &v[r], num_bits)
-                .map_err(|e| Error::Value(format!("term {t}: {e}")))
+                .map_err(|e| e.within(format_args!("term {t}")))
         })
         .collect()
 }

@@ -9,9 +9,17 @@
 //!    else) and records, per key, its decoded name, the byte range of its value, its shot count
 //!    and its width. Every error carries the byte offset and the circuit, key, shot and qubit.
 //! 2. [`fill`] walks each validated value range once more; there the only `0`/`1` bytes are the
-//!    bits, in row-major order, so filling is a plain byte loop with no parsing.
+//!    bits, in row-major order, so filling needs no parsing.
 //!
-//! Pass 2 runs over keys (or registers) in parallel when the body is large.
+//! Both passes take runs of shots in the two usual spellings (compact `[0,1],` and `json.dumps`'s
+//! `[0, 1], `) a block at a time: the scan checks whole shots against a template, and the fill
+//! reads the digits of multi-bit shots at fixed offsets (`rows`; single bits have their own
+//! stride walk). Any other spelling, and the first byte that breaks a run, go through the general
+//! byte-by-byte path, which alone reports errors, so error offsets and places do not depend on
+//! the fast paths.
+//!
+//! Pass 2 runs over keys (or registers) in parallel when the body is large. Pass 1 is sequential:
+//! it runs at memory speed on the usual spellings, a small part of the whole parse.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -21,6 +29,9 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::registers::{self, KeyInfo};
+
+mod rows;
+use rows::Template;
 
 /// One packed array: `num_shots` rows of `layout::num_bytes(num_bits)` bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,18 +171,99 @@ pub fn fill(value: &[u8], num_bits: usize, dst: &mut [u8], row_bytes: usize, bit
         fill_single_bit(value, dst, row_bytes, bit_offset);
         return;
     }
+    if bit_offset == 0
+        && row_bytes == layout::num_bytes(num_bits)
+        && value.len() >= TEMPLATE_MIN_BYTES
+    {
+        fill_multi_bit(value, num_bits, dst, row_bytes);
+        return;
+    }
+    fill_any(value, num_bits, dst, row_bytes, bit_offset);
+}
+
+/// [`fill`] for any layout: every `0`/`1` byte of `value` in turn.
+fn fill_any(value: &[u8], num_bits: usize, dst: &mut [u8], row_bytes: usize, bit_offset: usize) {
     let mut bits = value.iter().filter(|&&b| b & 0xfe == b'0').map(|&b| b & 1);
     for row in dst.chunks_exact_mut(row_bytes) {
         for j in 0..num_bits {
             match bits.next() {
                 Some(bit) => {
+                    // Branch-free: random bits would defeat the branch predictor.
                     let (byte, mask) = layout::bit_position(row_bytes, bit_offset + j);
-                    if bit != 0 {
-                        row[byte] |= mask;
-                    }
+                    row[byte] |= mask & bit.wrapping_neg();
                 }
                 None => return,
             }
+        }
+    }
+}
+
+/// Values shorter than this are filled by [`fill_any`]: building the templates of
+/// [`fill_multi_bit`] costs more than they save there (measured: 60 shots of 2 bits).
+const TEMPLATE_MIN_BYTES: usize = 1024;
+
+/// Bytes of shots that [`fill_multi_bit`] checks before extracting their bits.
+const FILL_RUN_BYTES: usize = 16 << 10;
+
+/// [`fill`] for whole rows of two or more bits: runs of shots in the compact or `json.dumps`
+/// spelling are read at fixed offsets ([`Template`]); any other shot digit by digit.
+fn fill_multi_bit(value: &[u8], num_bits: usize, dst: &mut [u8], row_bytes: usize) {
+    let spellings = [
+        Template::new(num_bits, false),
+        Template::new(num_bits, true),
+    ];
+    let shots = dst.len() / row_bytes;
+    let is_bit = |b: u8| b & 0xfe == b'0';
+    // Every `[` after the value's own opens a shot.
+    let next_shot = |from: usize| {
+        value
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'['))
+            .map(|i| from + i)
+    };
+    let Some(mut pos) = next_shot(1) else {
+        return;
+    };
+    let mut row = 0usize;
+    let mut current = 0usize;
+    while row < shots {
+        let rest = &value[pos..];
+        // Check and extract about 16 KiB at a time, so the extraction reads from L1.
+        let cap = |t: &Template| (shots - row).min(FILL_RUN_BYTES / t.period() + 1);
+        let mut run = spellings[current].count(rest, cap(&spellings[current]));
+        if run == 0 {
+            current ^= 1;
+            run = spellings[current].count(rest, cap(&spellings[current]));
+        }
+        if run > 0 {
+            let t = &spellings[current];
+            t.extract(
+                rest,
+                &mut dst[row * row_bytes..(row + run) * row_bytes],
+                row_bytes,
+            );
+            row += run;
+            pos += run * t.period();
+            continue;
+        }
+        // Another spelling (or the list's last shot): its bits are its next `num_bits` digits.
+        let out = &mut dst[row * row_bytes..(row + 1) * row_bytes];
+        for j in 0..num_bits {
+            let Some(at) = value[pos..]
+                .iter()
+                .position(|&b| is_bit(b))
+                .map(|i| pos + i)
+            else {
+                return;
+            };
+            let (byte, mask) = layout::bit_position(row_bytes, j);
+            out[byte] |= mask & (value[at] & 1).wrapping_neg();
+            pos = at + 1;
+        }
+        row += 1;
+        match next_shot(pos) {
+            Some(p) => pos = p,
+            None => return,
         }
     }
 }
@@ -259,11 +351,29 @@ fn continues_number(b: u8) -> bool {
 struct Scanner<'a> {
     b: &'a [u8],
     pos: usize,
+    /// The compact and spaced spellings of the last width seen (keys of one body usually
+    /// share a few widths, so this saves rebuilding them per key).
+    spellings: Option<(usize, [Template; 2])>,
+    /// The spelling (index into `spellings`) of the last run skipped: tried first next time.
+    last_spelling: usize,
+    /// Whether to skip runs of shots in the usual spellings (off only to test those skips
+    /// against the general path).
+    fast: bool,
 }
 
 /// Validates a measurements body and returns, per circuit, its keys in order (see module docs).
 pub fn scan(body: &[u8]) -> Result<Vec<Vec<KeySpan>>> {
-    let mut s = Scanner { b: body, pos: 0 };
+    scan_with(body, true)
+}
+
+fn scan_with(body: &[u8], fast: bool) -> Result<Vec<Vec<KeySpan>>> {
+    let mut s = Scanner {
+        b: body,
+        pos: 0,
+        spellings: None,
+        last_spelling: 0,
+        fast,
+    };
     s.body()
 }
 
@@ -448,8 +558,8 @@ impl<'a> Scanner<'a> {
         let mut shot = 0usize;
         let mut width: Option<usize> = None;
         loop {
-            if width == Some(1) {
-                shot += self.skip_single_bit_shots();
+            if let Some(w @ 1..) = width.filter(|_| self.fast) {
+                shot += self.skip_shot_runs(w);
                 self.skip_ws();
             }
             let sctx = Ctx {
@@ -558,39 +668,39 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Skips a run of complete single-bit shots followed by a comma, spelled `[d],` or `[d], `
-    /// (the layouts servers and `json.dumps` write), and returns how many it skipped. Anything
-    /// else, including the list's last shot, is left to the general path. Each step compares
-    /// whole words: the mask ignores bit 0 of the digit byte, so `0` and `1` both match.
+    /// Skips a run of complete shots of `width` bits followed by a comma, each spelled compactly
+    /// (`[0,1],`) or as `json.dumps` writes it (`[0, 1], `; see [`rows`]), and returns how many it
+    /// skipped. Anything else, including the list's last shot, is left to the general path.
     #[inline]
-    fn skip_single_bit_shots(&mut self) -> usize {
-        const COMPACT_MASK: u64 = 0xffff_feff_ffff_feff;
-        const COMPACT: u64 = u64::from_le_bytes(*b"[0],[0],");
-        const SPACED_MASK: u64 = 0x0000_00ff_ffff_feff;
-        const SPACED: u64 = u64::from_le_bytes(*b"[0], \0\0\0") & SPACED_MASK;
-        let b = self.b;
-        let mut pos = self.pos;
-        let mut n = 0usize;
-        let word = |at: usize| -> Option<u64> {
-            let bytes: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
-            Some(u64::from_le_bytes(bytes))
-        };
-        while let Some(w) = word(pos) {
-            if w & COMPACT_MASK == COMPACT {
-                pos += 8;
-                n += 2;
-            } else if w & SPACED_MASK == SPACED {
-                // Before the one-shot compact test, which would also match its first 4 bytes.
-                pos += 5;
-                n += 1;
-            } else if w & 0xffff_feff == COMPACT & 0xffff_ffff {
-                pos += 4;
-                n += 1;
-            } else {
-                break;
-            }
+    fn skip_shot_runs(&mut self, width: usize) -> usize {
+        if self.spellings.as_ref().is_none_or(|(w, _)| *w != width) {
+            let both = [Template::new(width, false), Template::new(width, true)];
+            self.spellings = Some((width, both));
         }
-        self.pos = pos;
+        let Some((_, spellings)) = &self.spellings else {
+            return 0;
+        };
+        let mut n = 0usize;
+        // A spaced single-bit shot starts with a whole compact one (`[0], ` and `[0],`), so at
+        // width 1 the spaced spelling goes first lest each run stop after one shot. Otherwise
+        // the body's last spelling goes first.
+        let mut current = if width == 1 { 1 } else { self.last_spelling };
+        // Alternate between the spellings until neither matches. A run only ends where its
+        // spelling fails, so after a run only the other one is worth trying.
+        let mut missed = 0;
+        while missed < 2 {
+            let t = &spellings[current];
+            let run = t.count(&self.b[self.pos..], usize::MAX);
+            if run == 0 {
+                missed += 1;
+            } else {
+                missed = 1;
+                self.pos += run * t.period();
+                n += run;
+                self.last_spelling = current;
+            }
+            current ^= 1;
+        }
         n
     }
 
@@ -1018,5 +1128,275 @@ mod tests {
                 assert_eq!(bitstrings(key), expected[ci][ki]);
             }
         }
+    }
+
+    /// The general path alone: no skipped runs, and every bit found byte by byte.
+    fn parse_general(body: &[u8]) -> Result<Vec<Vec<NamedBits>>> {
+        let circuits = scan_with(body, false)?;
+        Ok(circuits
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .map(|k| {
+                        let row_bytes = layout::num_bytes(k.num_bits);
+                        let mut data = vec![0u8; k.num_shots * row_bytes];
+                        fill_any(&body[k.start..k.end], k.num_bits, &mut data, row_bytes, 0);
+                        NamedBits {
+                            name: k.name.clone(),
+                            num_shots: k.num_shots,
+                            num_bits: k.num_bits,
+                            data,
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The same result (or the same error, offset and place included) with and without the
+    /// fast paths.
+    fn same_as_general(body: &[u8]) -> Result<Vec<Vec<NamedBits>>> {
+        let fast = parse(body, false);
+        let general = parse_general(body);
+        assert_eq!(fast, general, "{}", String::from_utf8_lossy(body));
+        // The template fill on every multi-bit key, short values included.
+        if let (Ok(spans), Ok(general)) = (scan(body), &general) {
+            for (k, g) in spans.iter().flatten().zip(general.iter().flatten()) {
+                if k.num_bits >= 2 {
+                    let mut data = vec![0u8; g.data.len()];
+                    let row_bytes = layout::num_bytes(k.num_bits);
+                    fill_multi_bit(&body[k.start..k.end], k.num_bits, &mut data, row_bytes);
+                    assert_eq!(data, g.data, "{}", String::from_utf8_lossy(body));
+                }
+            }
+        }
+        fast
+    }
+
+    fn pseudo_bits(shots: usize, width: usize, seed: usize) -> Vec<Vec<u8>> {
+        (0..shots)
+            .map(|s| {
+                (0..width)
+                    .map(|j| (((s * 131 + j * 37 + seed) * 2_654_435_761) >> 9) as u8 & 1)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum Spelling {
+        Compact,
+        Spaced,
+        /// Per shot: compact, spaced or odd whitespace, and either separator.
+        Mixed,
+    }
+
+    /// A key's value (`[[...], ...]`) in one spelling.
+    fn spell(bits: &[Vec<u8>], spelling: Spelling) -> String {
+        let mut out = String::from("[");
+        for (s, shot) in bits.iter().enumerate() {
+            let digits: Vec<String> = shot.iter().map(|b| b.to_string()).collect();
+            let pick = (s * 7 + s / 3) % 5;
+            let (inner, sep) = match spelling {
+                Spelling::Compact => (",", ","),
+                Spelling::Spaced => (", ", ", "),
+                Spelling::Mixed => [
+                    (",", ","),
+                    (", ", ", "),
+                    (",", ", "),
+                    (", ", ","),
+                    (" ,\n ", " ,\t"),
+                ][pick],
+            };
+            if s > 0 {
+                out.push_str(sep);
+            }
+            out.push('[');
+            out.push_str(&digits.join(inner));
+            out.push(']');
+        }
+        out.push(']');
+        out
+    }
+
+    fn expected_strings(bits: &[Vec<u8>]) -> Vec<String> {
+        bits.iter()
+            .map(|shot| shot.iter().rev().map(|b| b.to_string()).collect())
+            .collect()
+    }
+
+    const FAST_WIDTHS: [usize; 9] = [1, 2, 7, 8, 9, 20, 63, 64, 65];
+    const SPELLINGS: [Spelling; 3] = [Spelling::Compact, Spelling::Spaced, Spelling::Mixed];
+
+    #[test]
+    fn fast_paths_match_the_general_path_and_the_bits() {
+        for width in FAST_WIDTHS {
+            for spelling in SPELLINGS {
+                for shots in [1, 2, 3, 11, 37] {
+                    let bits = pseudo_bits(shots, width, width + shots);
+                    let other = pseudo_bits(5, width, 3);
+                    let body = format!(
+                        r#"[{{"a": [[1]], "m": {}, "z": [[0, 1]]}}, {{"m":{}}}]"#,
+                        spell(&bits, spelling),
+                        spell(&other, Spelling::Spaced),
+                    );
+                    let c = same_as_general(body.as_bytes()).unwrap();
+                    assert_eq!(bitstrings(&c[0][1]), expected_strings(&bits), "{body}");
+                    assert_eq!(bitstrings(&c[1][0]), expected_strings(&other), "{body}");
+                    assert_eq!(bitstrings(&c[0][2]), ["10"]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_errors_match_the_general_path() {
+        // Every byte of a key's shots replaced, removed or doubled, or the body cut there:
+        // the same result or error, offset included, as without the fast paths.
+        for width in FAST_WIDTHS {
+            for spelling in SPELLINGS {
+                let bits = pseudo_bits(23, width, width);
+                let value = spell(&bits, spelling);
+                let body = format!(r#"[{{"m": {value}, "k": [[1]]}}]"#);
+                let start = body.find(&value).unwrap();
+                let end = start + value.len() + 2;
+                let step = (value.len() / 150).max(1);
+                for at in (start..end).step_by(step) {
+                    let b = body.as_bytes();
+                    same_as_general(&b[..at]).unwrap_err();
+                    for new in [b'0', b'1', b'2', b' ', b',', b']', b'[', b'e', b'.'] {
+                        let mut m = b.to_vec();
+                        m[at] = new;
+                        let _ = same_as_general(&m);
+                        m.insert(at, new);
+                        let _ = same_as_general(&m);
+                    }
+                    let mut m = b.to_vec();
+                    m.remove(at);
+                    let _ = same_as_general(&m);
+                }
+            }
+        }
+    }
+
+    /// Byte offset of digit `qubit` of shot `shot` in a body of `spell(bits, spelling)` at
+    /// `start` (compact or spaced only).
+    fn digit_offset(
+        start: usize,
+        width: usize,
+        spelling: Spelling,
+        shot: usize,
+        qubit: usize,
+    ) -> usize {
+        let stride = match spelling {
+            Spelling::Compact => 2,
+            _ => 3,
+        };
+        start + 1 + shot * (stride * width + 2) + 1 + stride * qubit
+    }
+
+    #[test]
+    fn errors_inside_long_runs_are_exact() {
+        for width in [2, 7, 8, 9, 20, 63, 64, 65] {
+            for spelling in [Spelling::Compact, Spelling::Spaced] {
+                let bits = pseudo_bits(60, width, 5);
+                let value = spell(&bits, spelling);
+                let head = r#"[{"ok": [[0]], "m": "#;
+                let body = format!("{head}{value}}}]");
+                let start = head.len();
+                assert_eq!(parse_ok(&body)[0][1].num_shots, 60);
+
+                // A bad digit in the middle of an otherwise valid run.
+                let (shot, qubit) = (41, width / 2);
+                let at = digit_offset(start, width, spelling, shot, qubit);
+                for bad in [b'2', b't', b'-'] {
+                    let mut b = body.clone().into_bytes();
+                    b[at] = bad;
+                    let e = parse(&b, false).unwrap_err().to_string();
+                    assert!(
+                        e.contains(&format!(
+                            "at byte {at} (circuit 0, key \"m\", shot {shot}, qubit {qubit})"
+                        )),
+                        "w{width} {spelling:?}: {e}"
+                    );
+                }
+                // A digit followed by more digits (`10`), or by a fraction (`1.0`).
+                for extra in ["0", ".0", "e0"] {
+                    let mut b = body.clone();
+                    b.insert_str(at + 1, extra);
+                    let e = err(&b);
+                    assert!(e.contains(&format!("at byte {at} (")), "{e}");
+                    assert!(e.contains(&format!("shot {shot}, qubit {qubit})")), "{e}");
+                }
+
+                // A ragged shot after many good ones: one qubit short, one too many.
+                let mut short = bits.clone();
+                short[shot].pop();
+                let b = format!("{head}{}}}]", spell(&short, spelling));
+                let e = err(&b);
+                let shot_at = digit_offset(start, width, spelling, shot, 0) - 1;
+                assert!(e.contains(&format!("at byte {shot_at} (")), "{e}");
+                assert!(
+                    e.contains(&format!("shot {shot}): ragged shots: this shot has {} qubits but shot 0 has {width}", width - 1)),
+                    "{e}"
+                );
+                let mut long = bits.clone();
+                long[shot].push(1);
+                let b = format!("{head}{}}}]", spell(&long, spelling));
+                let e = err(&b);
+                let extra_at = digit_offset(start, width, spelling, shot, width);
+                assert!(e.contains(&format!("at byte {extra_at} (")), "{e}");
+                assert!(e.contains(&format!("shot {shot}, qubit {width})")), "{e}");
+                assert!(e.contains(&format!("more than {width} qubits")), "{e}");
+
+                // Truncated in the middle of a run: at a digit, and just after a separator.
+                let e = err(&body[..at]);
+                assert!(e.contains(&format!("at byte {at} (")), "{e}");
+                assert!(e.contains(&format!("shot {shot}, qubit {qubit})")), "{e}");
+                assert!(e.contains("the end of the body"), "{e}");
+                let next = digit_offset(start, width, spelling, shot + 1, 0) - 1;
+                let e = err(&body[..next]);
+                assert!(e.contains(&format!("at byte {next} (")), "{e}");
+                assert!(e.contains(&format!("shot {})", shot + 1)), "{e}");
+                assert!(e.contains("the end of the body"), "{e}");
+
+                // A bool where a bit belongs, and a trailing comma after the run.
+                let mut b = body.clone();
+                b.replace_range(at..at + 1, "true");
+                assert!(err(&b).contains("true (a bool)"));
+                let mut b = body.clone();
+                let close = start + value.len() - 1;
+                b.insert(close, ',');
+                let e = err(&b);
+                assert!(e.contains(&format!("at byte {} (", close + 1)), "{e}");
+                assert!(
+                    e.contains("shot 60)") && e.contains("a list of qubit values"),
+                    "{e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mixed_spellings_and_duplicates_around_runs() {
+        // Spellings switching inside one key, a run ending at a key boundary, a duplicate key
+        // after a long run.
+        let a = pseudo_bits(30, 9, 1);
+        let b = pseudo_bits(30, 9, 2);
+        let mut value = spell(&a, Spelling::Compact);
+        value.pop();
+        value.push(',');
+        value.push_str(&spell(&b, Spelling::Spaced)[1..]);
+        let body = format!(r#"[{{"m": {value}}}]"#);
+        let c = same_as_general(body.as_bytes()).unwrap();
+        let mut both = a.clone();
+        both.extend(b.iter().cloned());
+        assert_eq!(bitstrings(&c[0][0]), expected_strings(&both));
+        let body = format!(r#"[{{"m": {value}, "m": [[1]]}}]"#);
+        let e = err(&body);
+        assert!(
+            e.contains(&format!("at byte {} (", 9 + value.len())) && e.contains("duplicate key"),
+            "{e}"
+        );
     }
 }

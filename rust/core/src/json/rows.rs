@@ -1,0 +1,348 @@
+//! Fast paths for runs of shots: whole shots checked against a fixed spelling.
+//!
+//! Servers write a shot of width `w` compactly, `[d,d,...,d]` followed by `,` (a period of
+//! `2w + 2` bytes), and Python's `json.dumps` writes `[d, d, ..., d]` followed by `, ` (`3w + 2`
+//! bytes). In either spelling every byte of a shot is known except the digits, so a run of shots
+//! is validated by comparing masked bytes with a template (the mask clears bit 0 of each digit
+//! byte, so `0` and `1` both match `0`), and the bits are read at fixed offsets. The template
+//! covers each shot's trailing separator, so the last shot of a list (followed by `]`) and any
+//! other spelling are left to the general scanner, which reports errors with exact offsets.
+
+use crate::layout;
+
+/// Shots are compared in blocks of about this many bytes, so that short shots (6 bytes at width
+/// 2) still give the vectorised comparison a useful length.
+const BLOCK_BYTES: usize = 256;
+
+/// One spelling of a shot of a given width.
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    width: usize,
+    /// Bytes from one digit to the next inside a shot: 2 compact, 3 spaced.
+    stride: usize,
+    /// Bytes per shot, separator included.
+    period: usize,
+    /// Shots per block.
+    block: usize,
+    /// `block` shots as they must read, digits as `0`.
+    pattern: Vec<u8>,
+    /// `0xfe` at digits, `0xff` elsewhere.
+    mask: Vec<u8>,
+}
+
+impl Template {
+    /// The compact (`spaced == false`) or `json.dumps` spelling of a shot of `width >= 1` bits.
+    pub(crate) fn new(width: usize, spaced: bool) -> Self {
+        debug_assert!(width >= 1);
+        let (stride, sep): (usize, &[u8]) = if spaced { (3, b", ") } else { (2, b",") };
+        let mut shot = Vec::with_capacity(stride * width + 2);
+        let mut mask = Vec::with_capacity(stride * width + 2);
+        shot.push(b'[');
+        for j in 0..width {
+            if j > 0 {
+                shot.extend_from_slice(sep);
+            }
+            shot.push(b'0');
+        }
+        shot.push(b']');
+        shot.extend_from_slice(sep);
+        for (i, _) in shot.iter().enumerate() {
+            let digit = i >= 1 && (i - 1) % stride == 0 && (i - 1) / stride < width;
+            mask.push(if digit { 0xfe } else { 0xff });
+        }
+        let period = shot.len();
+        // A power of two, for the halving in `count`.
+        let block = match BLOCK_BYTES / period {
+            0 => 1,
+            fit => 1 << fit.ilog2(),
+        };
+        Template {
+            width,
+            stride,
+            period,
+            block,
+            pattern: shot.repeat(block),
+            mask: mask.repeat(block),
+        }
+    }
+
+    /// Bytes per shot, separator included.
+    #[inline]
+    pub(crate) fn period(&self) -> usize {
+        self.period
+    }
+
+    /// Whether `bytes` starts with `shots <= self.block` shots in this spelling.
+    #[inline]
+    fn matches(&self, bytes: &[u8], shots: usize) -> bool {
+        let n = shots * self.period;
+        let Some(window) = bytes.get(..n) else {
+            return false;
+        };
+        if n < LANES {
+            return self.short_matches(window);
+        }
+        let (pattern, mask) = (&self.pattern[..n], &self.mask[..n]);
+        // Whole 16-byte lanes, then the last 16 bytes again (overlapping) for the rest, so there
+        // is no byte-at-a-time tail; differences are OR-ed lane-wise and reduced once.
+        let mut acc = [0u8; LANES];
+        let lanes = window
+            .chunks_exact(LANES)
+            .zip(pattern.chunks_exact(LANES))
+            .zip(mask.chunks_exact(LANES));
+        for ((w, p), m) in lanes {
+            accumulate(&mut acc, w, p, m);
+        }
+        let tail = n - LANES;
+        accumulate(&mut acc, &window[tail..], &pattern[tail..], &mask[tail..]);
+        acc == [0u8; LANES]
+    }
+
+    /// [`Template::matches`] for a window of fewer than 16 bytes: one or two (overlapping)
+    /// words. `pattern` and `mask` hold at least 8 bytes (a block is at least 4).
+    #[inline]
+    fn short_matches(&self, window: &[u8]) -> bool {
+        let n = window.len();
+        if n < 8 {
+            // Compare the window's bytes only.
+            let keep = u64::MAX >> (64 - 8 * n);
+            let mut w = [0u8; 8];
+            w[..n].copy_from_slice(window);
+            let got = u64::from_le_bytes(w) & word(&self.mask, 0);
+            return (got ^ word(&self.pattern, 0)) & keep == 0;
+        }
+        let diff = |at: usize| (word(window, at) & word(&self.mask, at)) ^ word(&self.pattern, at);
+        diff(0) | diff(n - 8) == 0
+    }
+
+    /// How many shots in this spelling start at `bytes[0]`, at most `max`.
+    #[inline]
+    pub(crate) fn count(&self, bytes: &[u8], max: usize) -> usize {
+        if max == 0 || !self.matches(bytes, 1) {
+            return 0;
+        }
+        // Gallop: 1, 2, 4, ... shots per comparison up to a block, then blocks; then halve down
+        // to one shot, each size at most once (exact, as the sizes are powers of two). A run of
+        // `r` shots costs about `2 log2(r)` comparisons beyond `r / block`, whatever its length.
+        let mut n = 1usize;
+        let mut size = 1usize;
+        while n + size <= max && self.matches(&bytes[n * self.period..], size) {
+            n += size;
+            size = (2 * size).min(self.block);
+        }
+        while size > 1 {
+            size /= 2;
+            if n + size <= max && self.matches(&bytes[n * self.period..], size) {
+                n += size;
+            }
+        }
+        n
+    }
+
+    /// Writes the bits of `rows.len() / row_bytes` shots, which [`Template::count`] has
+    /// accepted at `bytes[0]`, over `rows` (`row_bytes = layout::num_bytes(width)`).
+    #[inline]
+    pub(crate) fn extract(&self, bytes: &[u8], rows: &mut [u8], row_bytes: usize) {
+        match self.stride {
+            2 => extract_rows::<2>(bytes, self.period, self.width, rows, row_bytes),
+            _ => extract_rows::<3>(bytes, self.period, self.width, rows, row_bytes),
+        }
+    }
+}
+
+/// Bytes compared per step (one SSE2 register).
+const LANES: usize = 16;
+
+/// ORs into `acc` the bits where `window & mask` differs from `pattern` (16 bytes each).
+#[inline(always)]
+fn accumulate(acc: &mut [u8; LANES], window: &[u8], pattern: &[u8], mask: &[u8]) {
+    for i in 0..LANES {
+        acc[i] |= (window[i] & mask[i]) ^ pattern[i];
+    }
+}
+
+/// Reads the little-endian word at `bytes[at..at + 8]`, zero-padded past the end of `bytes`.
+#[inline]
+fn word(bytes: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    match bytes.get(at..at + 8) {
+        Some(full) => w.copy_from_slice(full),
+        None => {
+            let tail = bytes.get(at..).unwrap_or(&[]);
+            w[..tail.len()].copy_from_slice(tail);
+        }
+    }
+    u64::from_le_bytes(w)
+}
+
+/// The four bits of bytes 0, 2, 4, 6 of `w` (bit 0 of each), as bits 0..4. The multiplier moves
+/// bit `16k` to bit `48 + k`; the other products land on distinct bits outside 48..52, so no
+/// carries reach the result.
+#[inline]
+fn gather_stride2(w: u64) -> u64 {
+    ((w & 0x0001_0001_0001_0001).wrapping_mul(0x0001_0002_0004_0008) >> 48) & 0xf
+}
+
+/// The three bits of bytes 0, 3, 6 of `w` (bit 0 of each), as bits 0..3 (same idea: bit `24k`
+/// goes to bit `56 + k`).
+#[inline]
+fn gather_stride3(w: u64) -> u64 {
+    ((w & 0x0001_0000_0100_0001).wrapping_mul(0x0100_0002_0000_0400) >> 56) & 0x7
+}
+
+/// Packs the `count <= 8` digits at `bytes[at + STRIDE * k]`, `k < count`, into one byte (bit
+/// `k`). Words may reach past the shot (into the next one, or zero padding at the end of
+/// `bytes`): those bits are masked off.
+#[inline(always)]
+fn group_byte<const STRIDE: usize>(bytes: &[u8], at: usize, count: usize) -> u8 {
+    let bits = if STRIDE == 2 {
+        // Digits 0..4 and 4..8, each at bytes 0, 2, 4, 6 of a word.
+        let mut bits = gather_stride2(word(bytes, at));
+        if count > 4 {
+            bits |= gather_stride2(word(bytes, at + 8)) << 4;
+        }
+        bits
+    } else {
+        // Digits 0..3, 3..6 and 5..8 (the last word starts one digit early so that a full group
+        // stays inside its shot), each at bytes 0, 3, 6 of a word.
+        let mut bits = gather_stride3(word(bytes, at));
+        if count > 3 {
+            bits |= gather_stride3(word(bytes, at + 9)) << 3;
+        }
+        if count > 6 {
+            bits |= (gather_stride3(word(bytes, at + 15)) >> 1) << 6;
+        }
+        bits
+    };
+    (bits & (u64::MAX >> (64 - count))) as u8
+}
+
+/// [`Template::extract`] for one stride: row `r` of `rows` gets the digits of the shot at
+/// `bytes[r * period..]`, qubit `j` as bit `j` of the packed row.
+fn extract_rows<const STRIDE: usize>(
+    bytes: &[u8],
+    period: usize,
+    width: usize,
+    rows: &mut [u8],
+    row_bytes: usize,
+) {
+    debug_assert_eq!(row_bytes, layout::num_bytes(width));
+    if row_bytes == 1 {
+        // Up to 8 qubits (most keys): one byte per shot, no inner loop.
+        for (r, out) in rows.iter_mut().enumerate() {
+            *out = group_byte::<STRIDE>(bytes, r * period + 1, width);
+        }
+        return;
+    }
+    let last = row_bytes - 1;
+    // Qubits in the row's first (most significant) byte.
+    let top = width - 8 * last;
+    let mut shot = 0usize;
+    for row in rows.chunks_exact_mut(row_bytes) {
+        let mut at = shot + 1;
+        for g in 0..last {
+            row[last - g] = group_byte::<STRIDE>(bytes, at, 8);
+            at += 8 * STRIDE;
+        }
+        row[0] = group_byte::<STRIDE>(bytes, at, top);
+        shot += period;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spell(bits: &[Vec<u8>], spaced: bool) -> Vec<u8> {
+        let sep = if spaced { ", " } else { "," };
+        let mut out = String::new();
+        for shot in bits {
+            let digits: Vec<String> = shot.iter().map(|b| b.to_string()).collect();
+            out.push('[');
+            out.push_str(&digits.join(sep));
+            out.push(']');
+            out.push_str(sep);
+        }
+        out.into_bytes()
+    }
+
+    fn pseudo_bits(shots: usize, width: usize, seed: usize) -> Vec<Vec<u8>> {
+        (0..shots)
+            .map(|s| {
+                (0..width)
+                    .map(|j| (((s * 31 + j * 17 + seed) * 2_654_435_761) >> 7) as u8 & 1)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gathers_pick_the_right_bytes() {
+        for k in 0..4 {
+            let w = 1u64 << (16 * k) | 0x3030_3030_3030_3030;
+            assert_eq!(gather_stride2(w), 1 << k);
+        }
+        for k in 0..3 {
+            let w = 1u64 << (24 * k) | 0x3030_3030_3030_3030;
+            assert_eq!(gather_stride3(w), 1 << k);
+        }
+        assert_eq!(gather_stride2(u64::MAX), 0xf);
+        assert_eq!(gather_stride3(u64::MAX), 0x7);
+    }
+
+    #[test]
+    fn templates_match_their_spelling_and_extract_every_bit() {
+        for width in [1, 2, 3, 7, 8, 9, 15, 16, 17, 20, 63, 64, 65, 130] {
+            for spaced in [false, true] {
+                let t = Template::new(width, spaced);
+                assert_eq!(t.period(), if spaced { 3 } else { 2 } * width + 2);
+                let shots = 2 * t.block + 3;
+                let bits = pseudo_bits(shots, width, width);
+                let bytes = spell(&bits, spaced);
+                assert_eq!(t.count(&bytes, usize::MAX), shots);
+                assert_eq!(t.count(&bytes, shots - 1), shots - 1);
+                // (At width 1 a spaced shot starts with a whole compact one, `[0],`.)
+                let other = Template::new(width, !spaced);
+                assert_eq!(
+                    other.count(&bytes, usize::MAX),
+                    usize::from(width == 1 && spaced)
+                );
+                let row_bytes = layout::num_bytes(width);
+                let mut rows = vec![0u8; shots * row_bytes];
+                t.extract(&bytes, &mut rows, row_bytes);
+                for (s, row) in rows.chunks(row_bytes).enumerate() {
+                    for (j, &bit) in bits[s].iter().enumerate() {
+                        assert_eq!(layout::get_bit(row, j), bit == 1, "w{width} s{s} j{j}");
+                    }
+                    assert_eq!(row[0] & !layout::first_byte_mask(width), 0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn count_stops_at_the_first_byte_out_of_place() {
+        let width = 9;
+        for spaced in [false, true] {
+            let t = Template::new(width, spaced);
+            let bytes = spell(&pseudo_bits(40, width, 1), spaced);
+            for at in 0..bytes.len() {
+                for bad in [b'2', b' ', b'/', b']', b'1' ^ 0x80] {
+                    let mut b = bytes.clone();
+                    if b[at] & 0xfe == b'0' && bad != b'2' {
+                        continue;
+                    }
+                    b[at] = bad;
+                    if b == bytes {
+                        continue;
+                    }
+                    assert_eq!(t.count(&b, usize::MAX), at / t.period(), "{at} {bad}");
+                }
+            }
+            // Truncated anywhere: only the complete shots count.
+            for cut in 0..bytes.len() {
+                assert_eq!(t.count(&bytes[..cut], usize::MAX), cut / t.period());
+            }
+        }
+    }
+}
