@@ -188,8 +188,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         try:
             body = self._read_body(owner.max_body_bytes)
         except ShotpackError as exc:
-            self._send(_error_body(exc.status_code or 400, exc.message, exc.error_code))
             self._record(method, path, exc.status_code, fault_kind)
+            self._send(_error_body(exc.status_code or 400, exc.message, exc.error_code))
             return
         if fault is not None and self._inject_before(fault, method, path):
             return
@@ -200,11 +200,12 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._record(method, path, None, fault.kind)
             return
         if fault is not None and fault.kind == "truncate" and len(response.body) > 0:
-            self._send(response, truncate=True)
             self._record(method, path, response.status, "truncate")
+            self._send(response, truncate=True)
             return
-        self._send(response)
+        # Record before sending: a client that has its response must find it in the log.
         self._record(method, path, response.status, fault_kind)
+        self._send(response)
 
     def _inject_before(self, fault: Fault, method: str, path: str) -> bool:
         """Apply a fault before dispatch; True if the request is finished."""
@@ -221,8 +222,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             )
             if fault.retry_after is not None:
                 response.headers = {"Retry-After": f"{fault.retry_after:g}"}
-            self._send(response)
             self._record(method, path, fault.status, "status")
+            self._send(response)
             return True
         if fault.kind in ("drop", "reset") and not fault.after:
             self._drop(fault)

@@ -554,6 +554,14 @@ pub struct Estimates {
 }
 
 /// Per-shot moments of each part of one group over rows `a..b` of randomization `r`.
+///
+/// A part's per-shot value is `v = sum(c_t * a_t)` with `a_t` in `{-1, 0, +1}`. Rather than
+/// summing `v` shot by shot, this tallies exact integers per 64-shot block with popcounts:
+/// `sum(a_t)`, `sum(a_t^2)` for every term and `sum(a_t * a_u)` for every pair of terms that
+/// share a part. Then `n * sum(v) = n * sum(c_t * sum(a_t))` and
+/// `n^2 * var(v) = sum_{t,u} c_t c_u (n * sum(a_t a_u) - sum(a_t) sum(a_u))`, each bracket an
+/// exact integer: constant data gives a variance of exactly zero, and a block costs one
+/// AND/XOR/popcount per pair instead of a multiply-add per shot and term.
 fn part_moments(group: &Group<'_>, parts: &[&Part], r: usize, a: usize, b: usize) -> Vec<Moments> {
     let shots = group.rows.num_rows / group.num_rand;
     let rows = group.rows.range(r * shots + a, r * shots + b);
@@ -564,48 +572,75 @@ fn part_moments(group: &Group<'_>, parts: &[&Part], r: usize, a: usize, b: usize
         }
         None => Vec::new(),
     };
-    let mut out = vec![Moments::default(); parts.len()];
-    let mut words = vec![(0u64, 0u64); group.terms.len()];
-    let mut lanes = [0f64; BLOCK];
+    // Every pair (t, u), t < u, of distinct terms that appear together in some part.
+    let mut pairs: Vec<(usize, usize)> = parts
+        .iter()
+        .flat_map(|part| {
+            let e = &part.entries;
+            (0..e.len()).flat_map(move |i| (i + 1..e.len()).map(move |j| (e[i].0, e[j].0)))
+        })
+        .filter(|&(t, u)| t != u)
+        .map(|(t, u)| (t.min(u), t.max(u)))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+
+    let nterms = group.terms.len();
+    let mut words = vec![(0u64, 0u64); nterms];
+    let (mut lin, mut sq) = (vec![0i64; nterms], vec![0i64; nterms]);
+    let mut cross = vec![0i64; pairs.len()];
+    let mut n = 0u64;
     for_each_block(&rows, &flips, |planes, count, valid| {
-        for (w, term) in words.iter_mut().zip(&group.terms) {
-            *w = term.words(planes, valid);
+        n += count as u64;
+        for (t, term) in group.terms.iter().enumerate() {
+            let (sign, nonzero) = term.words(planes, valid);
+            words[t] = (sign, nonzero);
+            let neg = i64::from((nonzero & sign).count_ones());
+            let all = i64::from(nonzero.count_ones());
+            lin[t] += all - 2 * neg;
+            sq[t] += all;
         }
-        let nf = count as f64;
-        for (m, part) in out.iter_mut().zip(parts) {
-            let block = if let [(t, c)] = part.entries[..] {
-                // One term: the values are c, -c or 0, counted with popcounts.
-                let (sign, nonzero) = words[t];
-                let neg = f64::from((nonzero & sign).count_ones());
-                let pos = f64::from((nonzero & !sign).count_ones());
-                let d = pos - neg;
-                Moments {
-                    n: count as u64,
-                    mean: c * d / nf,
-                    m2: c * c * ((pos + neg) - d * d / nf),
-                }
-            } else {
-                let lanes = &mut lanes[..count];
-                lanes.fill(0.0);
-                for &(t, c) in &part.entries {
-                    let (sign, nonzero) = words[t];
-                    for (l, x) in lanes.iter_mut().enumerate() {
-                        let s = 1.0 - 2.0 * ((sign >> l) & 1) as f64;
-                        *x += c * s * ((nonzero >> l) & 1) as f64;
-                    }
-                }
-                let mean = lanes.iter().sum::<f64>() / nf;
-                let m2 = lanes.iter().map(|x| (x - mean) * (x - mean)).sum();
-                Moments {
-                    n: count as u64,
-                    mean,
-                    m2,
-                }
-            };
-            *m = m.merge(block);
+        for (x, &(t, u)) in cross.iter_mut().zip(&pairs) {
+            let ((st, nt), (su, nu)) = (words[t], words[u]);
+            let both = nt & nu;
+            // a_t * a_u is +1 where the signs agree, -1 where they differ, 0 off `both`.
+            *x += i64::from(both.count_ones()) - 2 * i64::from((both & (st ^ su)).count_ones());
         }
     });
-    out
+    if n == 0 {
+        return vec![Moments::default(); parts.len()];
+    }
+    let nn = i128::from(n);
+    let cov = |t: usize, u: usize| -> f64 {
+        // n^2 * cov(a_t, a_u), exactly.
+        let s = if t == u {
+            sq[t]
+        } else {
+            let key = (t.min(u), t.max(u));
+            cross[pairs.binary_search(&key).expect("pair tallied")]
+        };
+        (nn * i128::from(s) - i128::from(lin[t]) * i128::from(lin[u])) as f64
+    };
+    let nf = n as f64;
+    parts
+        .iter()
+        .map(|part| {
+            let e = &part.entries;
+            let mean = e.iter().map(|&(t, c)| c * lin[t] as f64).sum::<f64>() / nf;
+            let mut n2var = 0.0;
+            for (i, &(t, c)) in e.iter().enumerate() {
+                n2var += c * c * cov(t, t);
+                for &(u, d) in &e[i + 1..] {
+                    n2var += 2.0 * c * d * cov(t, u);
+                }
+            }
+            Moments {
+                n,
+                mean,
+                m2: (n2var / nf).max(0.0),
+            }
+        })
+        .collect()
 }
 
 /// Estimator values and standard errors for `num_cells` output cells.
@@ -1078,6 +1113,12 @@ mod tests {
                     group: 0,
                     cell: 2,
                     entries: vec![(1, 3.0)],
+                },
+                // A term listed twice in one part (its pair is its own square).
+                Part {
+                    group: 1,
+                    cell: 2,
+                    entries: vec![(2, 1.0), (4, -0.75), (2, -0.5)],
                 },
             ];
             let offsets = [0.5, 0.0, -1.0, 2.0];
