@@ -123,6 +123,7 @@ def test_calibration_and_metrics(client):
 
 
 def test_feedback_groups_protobuf(client, server):
+    pytest.importorskip("iqm.data_definitions.common.v1.channel_properties_pb2")
     groups = client.get_feedback_groups()
     assert groups and all(isinstance(g, frozenset) for g in groups)
     assert set().union(*groups) <= set(client.get_static_quantum_architecture().qubits)

@@ -20,7 +20,8 @@ from qiskit.primitives import BitArray as QiskitBitArray
 from shotpack import DataBin, measurements_to_data_bin, parse_measurements
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(
-    lambda n: n not in {"keys", "values", "items", "shape", "ndim", "size"}
+    # "q" is the quantum register of the generated circuits.
+    lambda n: n not in {"keys", "values", "items", "shape", "ndim", "size", "q"}
 )
 
 
