@@ -16,7 +16,7 @@ from __future__ import annotations
 import numbers
 import operator
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -662,28 +662,10 @@ class BitArray(ShapedMixin):
         if len(bit_arrays) == 0:
             raise ValueError("Need at least one bit array to concatenate")
         first = bit_arrays[0]
-        num_bits, num_shots, ndim = first.num_bits, first.num_shots, first.ndim
+        num_bits, ndim = first.num_bits, first.ndim
         if ndim == 0:
             raise ValueError("Zero-dimensional bit arrays cannot be concatenated")
-        for i, ba in enumerate(bit_arrays):
-            if ba.num_bits != num_bits:
-                raise ValueError(
-                    "All bit arrays must have same number of bits, "
-                    f"but the bit array at index 0 has {num_bits} bits "
-                    f"and the bit array at index {i} has {ba.num_bits} bits."
-                )
-            if ba.num_shots != num_shots:
-                raise ValueError(
-                    "All bit arrays must have same number of shots, "
-                    f"but the bit array at index 0 has {num_shots} shots "
-                    f"and the bit array at index {i} has {ba.num_shots} shots."
-                )
-            if ba.ndim != ndim:
-                raise ValueError(
-                    "All bit arrays must have same number of dimensions, "
-                    f"but the bit array at index 0 has {ndim} dimension(s) "
-                    f"and the bit array at index {i} has {ba.ndim} dimension(s)."
-                )
+        _require_same(bit_arrays, (_BITS, _SHOTS, _NDIM))
         if axis < 0 or axis >= ndim:
             raise ValueError(f"axis {axis} is out of bounds for bit array of dimension {ndim}.")
         return BitArray(np.concatenate([ba.array for ba in bit_arrays], axis=axis), num_bits)
@@ -697,21 +679,10 @@ class BitArray(ShapedMixin):
         """
         if len(bit_arrays) == 0:
             raise ValueError("Need at least one bit array to stack")
-        num_bits, shape = bit_arrays[0].num_bits, bit_arrays[0].shape
-        for i, ba in enumerate(bit_arrays):
-            if ba.num_bits != num_bits:
-                raise ValueError(
-                    "All bit arrays must have same number of bits, "
-                    f"but the bit array at index 0 has {num_bits} bits "
-                    f"and the bit array at index {i} has {ba.num_bits} bits."
-                )
-            if ba.shape != shape:
-                raise ValueError(
-                    "All bit arrays must have same shape, "
-                    f"but the bit array at index 0 has shape {shape} "
-                    f"and the bit array at index {i} has shape {ba.shape}."
-                )
-        return BitArray(np.concatenate([ba.array for ba in bit_arrays], axis=-2), num_bits)
+        _require_same(bit_arrays, (_BITS, _SHAPE))
+        return BitArray(
+            np.concatenate([ba.array for ba in bit_arrays], axis=-2), bit_arrays[0].num_bits
+        )
 
     @staticmethod
     def concatenate_bits(bit_arrays: Sequence[BitArray]) -> BitArray:
@@ -727,24 +698,32 @@ class BitArray(ShapedMixin):
         """
         if len(bit_arrays) == 0:
             raise ValueError("Need at least one bit array to stack")
-        num_shots, shape = bit_arrays[0].num_shots, bit_arrays[0].shape
-        for i, ba in enumerate(bit_arrays):
-            if ba.num_shots != num_shots:
-                raise ValueError(
-                    "All bit arrays must have same number of shots, "
-                    f"but the bit array at index 0 has {num_shots} shots "
-                    f"and the bit array at index {i} has {ba.num_shots} shots."
-                )
-            if ba.shape != shape:
-                raise ValueError(
-                    "All bit arrays must have same shape, "
-                    f"but the bit array at index 0 has shape {shape} "
-                    f"and the bit array at index {i} has shape {ba.shape}."
-                )
+        _require_same(bit_arrays, (_SHOTS, _SHAPE))
         data = _native.concatenate_bits(
             [ba.array for ba in bit_arrays], [ba.num_bits for ba in bit_arrays]
         )
         return BitArray(data, sum(ba.num_bits for ba in bit_arrays))
+
+
+# (what must agree, its value, how to say it) for the concatenations' checks.
+_Agreement = tuple[str, Callable[[BitArray], Any], Callable[[Any], str]]
+_BITS: _Agreement = ("number of bits", lambda ba: ba.num_bits, lambda v: f"{v} bits")
+_SHOTS: _Agreement = ("number of shots", lambda ba: ba.num_shots, lambda v: f"{v} shots")
+_NDIM: _Agreement = ("number of dimensions", lambda ba: ba.ndim, lambda v: f"{v} dimension(s)")
+_SHAPE: _Agreement = ("shape", lambda ba: ba.shape, lambda v: f"shape {v}")
+
+
+def _require_same(bit_arrays: Sequence[BitArray], checks: tuple[_Agreement, ...]) -> None:
+    """Raises Qiskit's ValueError for the first array (then the first check) that differs
+    from ``bit_arrays[0]``."""
+    first = bit_arrays[0]
+    for i, ba in enumerate(bit_arrays):
+        for what, value, say in checks:
+            if value(ba) != value(first):
+                raise ValueError(
+                    f"All bit arrays must have same {what}, but the bit array at index 0 has "
+                    f"{say(value(first))} and the bit array at index {i} has {say(value(ba))}."
+                )
 
 
 def _check_num_bits(num_bits: Any) -> int:
