@@ -135,3 +135,22 @@ def three_qubit_circuit(measure: bool = False) -> tuple[Circuit, list[str]]:
     if measure:
         ins.append(Instruction(name="measure", locus=tuple(q), args={"key": "m"}))
     return Circuit(name="three", instructions=ins), ["t0", "t1", "t2"]
+
+
+def qiskit_seed_circuit() -> Any:
+    """The seed's 2-qubit example in standard Qiskit gates (parameters ``a`` and ``b``).
+
+    Qiskit is imported here, not at module level, so tests without Qiskit can use this module.
+    """
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import Parameter as QiskitParameter
+
+    a, b = QiskitParameter("a"), QiskitParameter("b")
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.ry(a, 0)
+    qc.rz(b, 0)
+    qc.cx(0, 1)
+    qc.h(0)
+    return qc

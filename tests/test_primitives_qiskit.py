@@ -15,6 +15,7 @@ from qiskit.primitives import StatevectorEstimator
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit.transpiler import CouplingMap
 
+from _primitives_helpers import qiskit_seed_circuit
 from shotpack import Estimator, Sampler
 from shotpack.iqm.backend import IQMBackend
 from shotpack.iqm.client import IQMClient
@@ -30,18 +31,6 @@ def backend() -> Iterator[IQMBackend]:
         yield IQMBackend(IQMClient(srv.url))
 
 
-def _seed_circuit() -> QuantumCircuit:
-    a, b = QiskitParameter("a"), QiskitParameter("b")
-    qc = QuantumCircuit(2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.ry(a, 0)
-    qc.rz(b, 0)
-    qc.cx(0, 1)
-    qc.h(0)
-    return qc
-
-
 def _transpile(qc: QuantumCircuit) -> QuantumCircuit:
     return transpile(
         qc,
@@ -54,7 +43,7 @@ def _transpile(qc: QuantumCircuit) -> QuantumCircuit:
 
 
 def test_estimator_on_transpiled_seed_circuit(backend: IQMBackend) -> None:
-    qc = _seed_circuit()
+    qc = qiskit_seed_circuit()
     tqc = _transpile(qc)
     assert tqc.num_qubits == 4
     params = np.vstack([np.linspace(-np.pi, np.pi, 20), np.linspace(-4 * np.pi, 4 * np.pi, 20)]).T

@@ -15,6 +15,7 @@ from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Operator
 from qiskit.transpiler import CouplingMap
 
+from _primitives_helpers import qiskit_seed_circuit
 from shotpack.parameters import Parameter, ParameterExpression
 from shotpack.qiskit import (
     QISKIT_QUBITS_KEY,
@@ -65,21 +66,9 @@ def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
     return abs(abs(phase) - 1) < 1e-9 and np.allclose(a, phase * b, atol=1e-9)
 
 
-def _seed_circuit() -> QuantumCircuit:
-    a, b = QiskitParameter("a"), QiskitParameter("b")
-    qc = QuantumCircuit(2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.ry(a, 0)
-    qc.rz(b, 0)
-    qc.cx(0, 1)
-    qc.h(0)
-    return qc
-
-
 @pytest.mark.parametrize("opt", [0, 1, 2])
 def test_transpiled_seed_circuit_has_the_same_unitary(opt: int) -> None:
-    qc = _seed_circuit()
+    qc = qiskit_seed_circuit()
     tqc = transpile(
         qc,
         basis_gates=IQM_BASIS,
