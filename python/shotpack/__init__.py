@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from shotpack._native import __version__
+from shotpack._version import __version__
 
 # Public name -> defining module. Names load on first use, so `import shotpack` stays cheap and
 # the client stack (requests, pydantic models) is imported only by users who need it.
@@ -30,7 +30,7 @@ _EXPORTS: dict[str, str] = {
     "Instruction": "shotpack.iqm.models",
     "CircuitCompilationOptions": "shotpack.iqm.models",
     "RunResult": "shotpack.iqm.models",
-    "ShotpackError": "shotpack.iqm.errors",
+    "ShotpackError": "shotpack.errors",
     "LocalServer": "shotpack.server",
     "Parameter": "shotpack.parameters",
     "ParameterExpression": "shotpack.parameters",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from shotpack._native import __version__
+from shotpack._version import __version__
 from shotpack.iqm.auth import TokenManager
 from shotpack.iqm.circuit_job import CircuitJob
 from shotpack.iqm.errors import (

@@ -14,30 +14,8 @@ Example:
 
 from __future__ import annotations
 
-
-class ShotpackError(Exception):
-    """Base of every error raised by shotpack's client, jobs and server.
-
-    Args:
-        message: human-readable description (the server's message for HTTP errors).
-        error_code: the server's machine-readable error code, when it sent one.
-        status_code: the HTTP status code, for errors that come from a response.
-    """
-
-    status_code: int | None = None
-
-    def __init__(
-        self, message: str = "", *, error_code: str | None = None, status_code: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.error_code = error_code
-        if status_code is not None:
-            self.status_code = status_code
-
-    def __str__(self) -> str:
-        return self.message
-
+# The base class lives in shotpack.errors; this name stays importable from here too.
+from shotpack.errors import ShotpackError as ShotpackError
 
 # --- configuration and authentication (client side) ------------------------------------------
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 
+from shotpack._version import __version__
 from shotpack.server.app import ApiHTTPServer, RequestRecord
 from shotpack.server.architecture import Architecture
 from shotpack.server.faults import FaultPlan
@@ -97,8 +98,6 @@ class LocalServer:
         self._requests_lock = threading.Lock()
         self._httpd: ApiHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        from shotpack import __version__
-
         self.version = __version__
 
     def __repr__(self) -> str:
