@@ -26,9 +26,10 @@ from qiskit.quantum_info import PauliList
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _timing import median_time, report
-from shotpack.bit_array import BitArray
-from shotpack.estimator import evaluate_estimator, plan_measurements
-from shotpack.expectation import bitarray_expectation_values
+from shotpack.containers.bit_array import BitArray
+from shotpack.expval.diagonal import bitarray_expectation_values
+from shotpack.expval.evaluate import evaluate_estimator
+from shotpack.expval.plan import plan_measurements
 
 RNG = np.random.default_rng(1234)
 

@@ -7,7 +7,7 @@ import pytest
 from qiskit.circuit import Parameter as QParameter
 from qiskit.primitives.containers import BindingsArray as QBindingsArray
 
-from shotpack.bindings import BindingsArray
+from shotpack.containers.bindings_array import BindingsArray
 from shotpack.parameters import Parameter
 
 CASES = [

@@ -11,9 +11,10 @@ from functools import reduce
 import numpy as np
 import pytest
 
-from shotpack.bit_array import BitArray
-from shotpack.estimator import basis_rotations, evaluate_estimator, plan_measurements
-from shotpack.pubs import EstimatorPub
+from shotpack.containers.bit_array import BitArray
+from shotpack.containers.estimator_pub import EstimatorPub
+from shotpack.expval.evaluate import evaluate_estimator
+from shotpack.expval.plan import basis_rotations, plan_measurements
 
 # --- independent statevector reference ------------------------------------------------------
 

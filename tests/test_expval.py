@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from qiskit.primitives import BitArray as QBitArray
 from qiskit.quantum_info import Pauli, SparseObservable, SparsePauliOp
 
-from shotpack.bit_array import BitArray
-from shotpack.expectation import bitarray_expectation_values
-from shotpack.observables import PauliSum
+from shotpack.containers.bit_array import BitArray
+from shotpack.expval.diagonal import bitarray_expectation_values
+from shotpack.quantum_info.pauli_sum import PauliSum
 
 BIT_WIDTHS = [1, 2, 7, 8, 9, 20, 63, 64, 65]
 

@@ -15,8 +15,9 @@ from qiskit.primitives import BitArray as QBitArray
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.quantum_info import SparsePauliOp
 
-from shotpack.bit_array import BitArray
-from shotpack.estimator import evaluate_estimator, plan_measurements
+from shotpack.containers.bit_array import BitArray
+from shotpack.expval.evaluate import evaluate_estimator
+from shotpack.expval.plan import plan_measurements
 
 # Terms whose qubit-wise compatibility graph is a union of cliques, so any greedy grouping
 # (Qiskit's or shotpack's) gives the same three circuits: ZZZ, XXX and YIY.

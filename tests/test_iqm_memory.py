@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shotpack import _native
-from shotpack.bit_array import BitArray
-from shotpack.containers import DataBin
+from shotpack.containers.bit_array import BitArray
+from shotpack.containers.data_bin import DataBin
 from shotpack.iqm.result import ExperimentResult, MeasurementKey, complete_registers
 from shotpack.measurements import measurements_to_data_bin
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from qiskit.primitives import BitArray as QiskitBitArray
 
 from shotpack import BitArray, DataBin, parse_measurements
-from shotpack.containers import _RESTRICTED_NAMES
+from shotpack.containers.data_bin import _RESTRICTED_NAMES
 
 WIDTHS = st.one_of(st.sampled_from([0, 1, 8, 9, 64, 65]), st.integers(0, 70))
 SHOTS = st.one_of(st.sampled_from([0, 1, 2]), st.integers(0, 40))

@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from qiskit.primitives.containers import ObservablesArray as QObservablesArray
 from qiskit.quantum_info import Pauli, PauliList, SparseObservable, SparsePauliOp
 
-from shotpack.observables import ObservablesArray, PauliSum, term_masks, term_table
+from shotpack.containers.observables_array import ObservablesArray
+from shotpack.expval.term_masks import term_masks
+from shotpack.quantum_info.pauli_sum import PauliSum
+from shotpack.quantum_info.term_table import term_table
 
 
 def test_construction_forms_agree():

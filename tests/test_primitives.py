@@ -13,13 +13,13 @@ import pytest
 
 from _primitives_helpers import exact_grid, obj_array, state, three_qubit_circuit
 from shotpack import Estimator, Parameter, Sampler
-from shotpack.bindings import BindingsArray
+from shotpack.containers.bindings_array import BindingsArray
+from shotpack.containers.estimator_pub import EstimatorPub
 from shotpack.iqm.backend import IQMBackend
 from shotpack.iqm.client import IQMClient
 from shotpack.iqm.errors import CircuitValidationError
 from shotpack.iqm.models import Circuit, Instruction
 from shotpack.primitives import ExecutionSpan
-from shotpack.pubs import EstimatorPub
 from shotpack.server import LocalServer
 
 SIGMAS = 5.0

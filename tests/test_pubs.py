@@ -10,8 +10,9 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter as QParameter
 from qiskit.primitives.containers import EstimatorPub as QEstimatorPub
 
-from shotpack.bindings import BindingsArray
-from shotpack.pubs import EstimatorPub, SamplerPub
+from shotpack.containers.bindings_array import BindingsArray
+from shotpack.containers.estimator_pub import EstimatorPub
+from shotpack.containers.sampler_pub import SamplerPub
 
 
 @dataclass

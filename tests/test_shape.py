@@ -15,10 +15,11 @@ from qiskit.primitives.containers import BindingsArray as QBindingsArray
 from qiskit.primitives.containers import ObservablesArray as QObservablesArray
 
 from shotpack import BitArray, DataBin
-from shotpack.bindings import BindingsArray
-from shotpack.observables import ObservablesArray
-from shotpack.pubs import EstimatorPub, SamplerPub
-from shotpack.shape import ShapedMixin
+from shotpack.containers.bindings_array import BindingsArray
+from shotpack.containers.estimator_pub import EstimatorPub
+from shotpack.containers.observables_array import ObservablesArray
+from shotpack.containers.sampler_pub import SamplerPub
+from shotpack.containers.shape import ShapedMixin
 
 shapes = st.lists(st.integers(0, 3), min_size=0, max_size=3).map(tuple)
 

@@ -14,11 +14,11 @@ from shotpack._version import __version__
 # Public name -> defining module. Names load on first use, so `import shotpack` stays cheap and
 # the client stack (requests, pydantic models) is imported only by users who need it.
 _EXPORTS: dict[str, str] = {
-    "BitArray": "shotpack.bit_array",
-    "DataBin": "shotpack.containers",
-    "PubResult": "shotpack.containers",
-    "SamplerPubResult": "shotpack.containers",
-    "PrimitiveResult": "shotpack.containers",
+    "BitArray": "shotpack.containers.bit_array",
+    "DataBin": "shotpack.containers.data_bin",
+    "PubResult": "shotpack.containers.pub_result",
+    "SamplerPubResult": "shotpack.containers.pub_result",
+    "PrimitiveResult": "shotpack.containers.primitive_result",
     "measurements_to_data_bin": "shotpack.measurements",
     "parse_measurements": "shotpack.measurements",
     "IQMClient": "shotpack.iqm.client",
@@ -31,22 +31,22 @@ _EXPORTS: dict[str, str] = {
     "CircuitCompilationOptions": "shotpack.iqm.models",
     "RunResult": "shotpack.iqm.models",
     "ShotpackError": "shotpack.errors",
-    "LocalServer": "shotpack.server",
+    "LocalServer": "shotpack.server.local",
     "Parameter": "shotpack.parameters",
     "ParameterExpression": "shotpack.parameters",
     "Sampler": "shotpack.primitives",
     "Estimator": "shotpack.primitives",
     "save": "shotpack.io",
     "load": "shotpack.io",
-    "PauliSum": "shotpack.observables",
-    "ObservablesArray": "shotpack.observables",
-    "BindingsArray": "shotpack.bindings",
-    "EstimatorPub": "shotpack.pubs",
-    "SamplerPub": "shotpack.pubs",
-    "MeasurementGroup": "shotpack.estimator",
-    "MeasurementPlan": "shotpack.estimator",
-    "plan_measurements": "shotpack.estimator",
-    "evaluate_estimator": "shotpack.estimator",
+    "PauliSum": "shotpack.quantum_info.pauli_sum",
+    "ObservablesArray": "shotpack.containers.observables_array",
+    "BindingsArray": "shotpack.containers.bindings_array",
+    "EstimatorPub": "shotpack.containers.estimator_pub",
+    "SamplerPub": "shotpack.containers.sampler_pub",
+    "MeasurementGroup": "shotpack.expval.plan",
+    "MeasurementPlan": "shotpack.expval.plan",
+    "plan_measurements": "shotpack.expval.plan",
+    "evaluate_estimator": "shotpack.expval.evaluate",
 }
 
 # Kept literal (not computed from _EXPORTS) so that linters and IDEs can read it;
@@ -103,19 +103,19 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from shotpack.bindings import BindingsArray
-    from shotpack.bit_array import BitArray
-    from shotpack.containers import DataBin, PrimitiveResult, PubResult, SamplerPubResult
-    from shotpack.estimator import (
-        MeasurementGroup,
-        MeasurementPlan,
-        evaluate_estimator,
-        plan_measurements,
-    )
+    from shotpack.containers.bindings_array import BindingsArray
+    from shotpack.containers.bit_array import BitArray
+    from shotpack.containers.data_bin import DataBin
+    from shotpack.containers.estimator_pub import EstimatorPub
+    from shotpack.containers.observables_array import ObservablesArray
+    from shotpack.containers.primitive_result import PrimitiveResult
+    from shotpack.containers.pub_result import PubResult, SamplerPubResult
+    from shotpack.containers.sampler_pub import SamplerPub
+    from shotpack.expval.evaluate import evaluate_estimator
+    from shotpack.expval.plan import MeasurementGroup, MeasurementPlan, plan_measurements
     from shotpack.io import load, save
     from shotpack.measurements import measurements_to_data_bin, parse_measurements
-    from shotpack.observables import ObservablesArray, PauliSum
     from shotpack.parameters import Parameter, ParameterExpression
     from shotpack.primitives import Estimator, Sampler
-    from shotpack.pubs import EstimatorPub, SamplerPub
+    from shotpack.quantum_info.pauli_sum import PauliSum
     from shotpack.server import LocalServer

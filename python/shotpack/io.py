@@ -27,8 +27,8 @@ from typing import IO, Any, Union
 
 import numpy as np
 
-from shotpack.bit_array import BitArray
-from shotpack.containers import DataBin
+from shotpack.containers.bit_array import BitArray
+from shotpack.containers.data_bin import DataBin
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 

@@ -26,8 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack import _native
-from shotpack.bit_array import BitArray
-from shotpack.containers import _RESTRICTED_NAMES, DataBin
+from shotpack.containers.bit_array import BitArray
+from shotpack.containers.data_bin import _RESTRICTED_NAMES, DataBin
 
 __all__ = ["measurements_to_data_bin", "parse_measurements"]
 

@@ -32,11 +32,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack import _native
-from shotpack.bit_array import BitArray
-from shotpack.containers import DataBin, PrimitiveResult, PubResult, SamplerPubResult
+from shotpack.containers.bit_array import BitArray
+from shotpack.containers.data_bin import DataBin
+from shotpack.containers.estimator_pub import EstimatorPub
+from shotpack.containers.primitive_result import PrimitiveResult
+from shotpack.containers.pub_inputs import parameter_names
+from shotpack.containers.pub_result import PubResult, SamplerPubResult
+from shotpack.containers.sampler_pub import SamplerPub
 from shotpack.iqm.models import Circuit, CircuitCompilationOptions, Instruction, ServerJobStatus
 from shotpack.parameters import bind_circuit_array, check_parameter_names
-from shotpack.pubs import EstimatorPub, SamplerPub, parameter_names
 from shotpack.qiskit import QISKIT_REGISTERS_KEY
 
 if TYPE_CHECKING:
@@ -606,7 +610,7 @@ class Estimator(_Primitive):
                 missing or unknown.
             CircuitValidationError: a circuit is not valid for the backend.
         """
-        from shotpack.estimator import plan_measurements
+        from shotpack.expval.plan import plan_measurements
 
         t0 = time.perf_counter()
         if precision is not None:
@@ -717,7 +721,7 @@ def _check_precision(value: object, what: str) -> None:
 
 
 def _estimator_pub_result(p: dict[str, Any], bins: list[DataBin], num_rand: int) -> PubResult:
-    from shotpack.estimator import evaluate_estimator
+    from shotpack.expval.evaluate import evaluate_estimator
 
     plan = p["plan"]
     shots, key = p["shots"], p["key"]

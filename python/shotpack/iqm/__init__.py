@@ -49,7 +49,7 @@ _EXPORTS: dict[str, str] = {
     "IQMResult": "shotpack.iqm.result",
     "MeasurementKey": "shotpack.iqm.result",
     # errors
-    "ShotpackError": "shotpack.iqm.errors",
+    "ShotpackError": "shotpack.errors",
     "ClientConfigurationError": "shotpack.iqm.errors",
     "ClientAuthenticationError": "shotpack.iqm.errors",
     "CircuitValidationError": "shotpack.iqm.errors",

@@ -29,7 +29,7 @@ from shotpack.iqm.models import (
 )
 
 if TYPE_CHECKING:
-    from shotpack.containers import DataBin
+    from shotpack.containers.data_bin import DataBin
     from shotpack.iqm.client import IQMClient
 
 DEFAULT_TIMEOUT_SECONDS = 10800.0

@@ -66,7 +66,7 @@ from shotpack.iqm.validation import (
 if TYPE_CHECKING:
     import requests
 
-    from shotpack.containers import DataBin
+    from shotpack.containers.data_bin import DataBin
 
 logger = logging.getLogger("shotpack.iqm")
 

@@ -44,7 +44,7 @@ from shotpack.iqm.result import (
 )
 
 if TYPE_CHECKING:
-    from shotpack.containers import DataBin
+    from shotpack.containers.data_bin import DataBin
     from shotpack.iqm.backend import IQMBackend
 
 
@@ -330,8 +330,8 @@ def _register_bins(body: bytes) -> list[DataBin]:
     """One DataBin per circuit: a BitArray per classical register for circuits whose keys are
     all Qiskit-on-IQM keys, a BitArray per key for the others (both built in Rust)."""
     from shotpack import _native
-    from shotpack.bit_array import BitArray
-    from shotpack.containers import DataBin
+    from shotpack.containers.bit_array import BitArray
+    from shotpack.containers.data_bin import DataBin
     from shotpack.measurements import parse_measurements
 
     try:

@@ -30,8 +30,10 @@ from typing import Any
 import numpy as np
 
 from shotpack import _native
-from shotpack.bit_array import BitArray
-from shotpack.containers import DataBin, PrimitiveResult, SamplerPubResult
+from shotpack.containers.bit_array import BitArray
+from shotpack.containers.data_bin import DataBin
+from shotpack.containers.primitive_result import PrimitiveResult
+from shotpack.containers.pub_result import SamplerPubResult
 
 QISKIT_REGISTERS_KEY = "shotpack.qiskit_registers"
 """Circuit metadata key listing the Qiskit classical registers as ``[[name, size], ...]``."""

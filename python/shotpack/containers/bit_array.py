@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack import _native
-from shotpack.shape import ShapedMixin
+from shotpack.containers.shape import ShapedMixin
+from shotpack.expval.diagonal import bitarray_expectation_values
 
 if TYPE_CHECKING:
     from qiskit.primitives import BitArray as QiskitBitArray
@@ -508,8 +509,6 @@ class BitArray(ShapedMixin):
             ValueError: On non-diagonal terms, a qubit count other than ``num_bits``, shapes
                 that do not broadcast, or zero shots.
         """
-        from shotpack.expectation import bitarray_expectation_values
-
         return bitarray_expectation_values(self, observables)
 
     # ---- shapes ----------------------------------------------------------------------------

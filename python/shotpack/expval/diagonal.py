@@ -13,11 +13,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack import _native
-from shotpack.observables import DIAGONAL, ObservablesArray, term_masks, term_table
+from shotpack.containers.observables_array import ObservablesArray
+from shotpack.expval.term_masks import term_masks
+from shotpack.quantum_info.labels import DIAGONAL
+from shotpack.quantum_info.term_table import term_table
 
 if TYPE_CHECKING:
-    from shotpack.bit_array import BitArray
-    from shotpack.observables import ObservablesArrayLike
+    from shotpack.containers.bit_array import BitArray
+    from shotpack.containers.observables_array import ObservablesArrayLike
 
 __all__ = ["bitarray_expectation_values"]
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from shotpack.shape import ShapedMixin
+from shotpack.containers.shape import ShapedMixin
 
 __all__ = ["BindingsArray", "BindingsArrayLike"]
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar, overload
+from typing import Any
 
 import numpy as np
 
-from shotpack.bit_array import BitArray
-from shotpack.shape import ShapedMixin
+from shotpack.containers.shape import ShapedMixin
 
-__all__ = ["DataBin", "PrimitiveResult", "PubResult", "SamplerPubResult"]
+__all__ = ["DataBin"]
 
 ShapeInput = int | Iterable[Any]
 
@@ -199,129 +198,3 @@ class DataBin(ShapedMixin):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_data_bin, (type(self), self._shape, dict(self._data)))
-
-
-class PubResult:
-    """The result of one pub: a ``DataBin`` and free-form metadata.
-
-    Args:
-        data: The pub's data.
-        metadata: Metadata of this pub; ``None`` (or an empty dict) becomes a new empty dict.
-
-    Example:
-        >>> r = PubResult(DataBin(), {"shots": 10})
-        >>> r
-        PubResult(data=DataBin(), metadata={'shots': 10})
-    """
-
-    __slots__ = ("_data", "_metadata")
-
-    def __init__(self, data: DataBin, metadata: dict[str, Any] | None = None) -> None:
-        self._data = data
-        self._metadata: dict[str, Any] = metadata or {}
-
-    @property
-    def data(self) -> DataBin:
-        """The pub's data."""
-        return self._data
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """The pub's metadata."""
-        return self._metadata
-
-    def __repr__(self) -> str:
-        metadata = f", metadata={self._metadata}" if self._metadata else ""
-        return f"{type(self).__name__}(data={self._data}{metadata})"
-
-
-class SamplerPubResult(PubResult):
-    """A sampler's pub result; adds :meth:`join_data`."""
-
-    __slots__ = ()
-
-    def join_data(self, names: Iterable[str] | None = None) -> BitArray | np.ndarray:
-        """Joins several fields along the bits axis (the last axis for ndarrays).
-
-        For ``BitArray`` fields the **first** name ends up in the **lowest** bits (the rightmost
-        characters of each bitstring), as in Qiskit: joining a circuit's registers in circuit
-        order gives the full clbit string.
-
-        Args:
-            names: Fields to join, in order; ``None`` means all fields in bin order.
-
-        Returns:
-            A ``BitArray`` if every selected field is one, else an ``ndarray``.
-
-        Raises:
-            ValueError: If the bin is empty, ``names`` is empty, or a name is missing.
-            TypeError: If the fields are not all ``BitArray`` or all ``ndarray``.
-
-        Example:
-            >>> import numpy as np
-            >>> a = BitArray(np.array([[1]], np.uint8), 1)
-            >>> b = BitArray(np.array([[2]], np.uint8), 2)
-            >>> SamplerPubResult(DataBin(a=a, b=b)).join_data().get_bitstrings()
-            ['101']
-        """
-        if names is None:
-            selected = list(self._data)
-            if not selected:
-                raise ValueError("No entry exists in the data bin.")
-        else:
-            selected = list(names)
-            if not selected:
-                raise ValueError("An empty name list is given.")
-            for name in selected:
-                if name not in self._data:
-                    raise ValueError(f"Name '{name}' does not exist.")
-        values = [self._data[name] for name in selected]
-        if all(isinstance(v, BitArray) for v in values):
-            return BitArray.concatenate_bits(values)
-        if all(isinstance(v, np.ndarray) for v in values):
-            return np.concatenate(values, axis=-1)
-        raise TypeError("Data comes from incompatible types.")
-
-
-T = TypeVar("T", bound=PubResult)
-
-
-class PrimitiveResult(Generic[T]):
-    """The pub results of one primitive job, with job-wide metadata.
-
-    Args:
-        pub_results: The pub results (any iterable; stored as a list).
-        metadata: Job-wide metadata; ``None`` (or an empty dict) becomes a new empty dict.
-
-    Example:
-        >>> res = PrimitiveResult([PubResult(DataBin())], {"version": 2})
-        >>> len(res), res[0].data, res.metadata
-        (1, DataBin(), {'version': 2})
-    """
-
-    __slots__ = ("_metadata", "_pub_results")
-
-    def __init__(self, pub_results: Iterable[T], metadata: dict[str, Any] | None = None) -> None:
-        self._pub_results: list[T] = list(pub_results)
-        self._metadata: dict[str, Any] = metadata or {}
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """Job-wide metadata."""
-        return self._metadata
-
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[T]: ...
-    def __getitem__(self, index: int | slice) -> T | list[T]:
-        return self._pub_results[index]
-
-    def __len__(self) -> int:
-        return len(self._pub_results)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self._pub_results)
-
-    def __repr__(self) -> str:
-        return f"PrimitiveResult({self._pub_results}, metadata={self._metadata})"
