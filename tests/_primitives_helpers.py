@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from shotpack.circuit.parameters import Parameter, ParameterExpression
 from shotpack.iqm.models import Circuit, Instruction
-from shotpack.parameters import Parameter, ParameterExpression
 
 PAULI = {
     "I": np.eye(2, dtype=complex),

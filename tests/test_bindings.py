@@ -7,8 +7,8 @@ import pytest
 from qiskit.circuit import Parameter as QParameter
 from qiskit.primitives.containers import BindingsArray as QBindingsArray
 
+from shotpack.circuit.parameters import Parameter
 from shotpack.containers.bindings_array import BindingsArray
-from shotpack.parameters import Parameter
 
 CASES = [
     {},

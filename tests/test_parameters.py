@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shotpack.parameters import Parameter, ParameterExpression, real_value, sorted_parameters
+from shotpack.circuit.parameters import (
+    Parameter,
+    ParameterExpression,
+    real_value,
+    sorted_parameters,
+)
 
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 
@@ -172,7 +177,7 @@ def _circuit():
 
 
 def test_circuit_parameters_qubits_sorted() -> None:
-    from shotpack.parameters import circuit_parameters
+    from shotpack.circuit.binding import circuit_parameters
 
     circ, (b, a) = _circuit()
     assert circuit_parameters(circ) == (a, b)
@@ -187,7 +192,7 @@ def test_circuit_parameters_qubits_sorted() -> None:
 def test_bind_circuit_array_matches_scalar_binding(
     rows: list[tuple[float, float]], order: list[str]
 ) -> None:
-    from shotpack.parameters import bind_circuit_array
+    from shotpack.circuit.binding import bind_circuit_array
 
     circ, _ = _circuit()
     values = np.array(rows, dtype=float).reshape(len(rows), 2)
@@ -205,7 +210,7 @@ def test_bind_circuit_array_matches_scalar_binding(
 
 
 def test_bind_circuit_array_errors() -> None:
-    from shotpack.parameters import bind_circuit_array
+    from shotpack.circuit.binding import bind_circuit_array
 
     circ, _ = _circuit()
     with pytest.raises(ValueError, match=r"no value for parameter\(s\) \['b'\]"):

@@ -16,7 +16,7 @@ from qiskit.quantum_info import Operator
 from qiskit.transpiler import CouplingMap
 
 from _primitives_helpers import qiskit_seed_circuit
-from shotpack.parameters import Parameter, ParameterExpression
+from shotpack.circuit.parameters import Parameter, ParameterExpression
 from shotpack.qiskit import (
     QISKIT_QUBITS_KEY,
     QISKIT_REGISTERS_KEY,

@@ -32,8 +32,8 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "shotpack.iqm.models",
     "ShotpackError": "shotpack.errors",
     "LocalServer": "shotpack.server.local",
-    "Parameter": "shotpack.parameters",
-    "ParameterExpression": "shotpack.parameters",
+    "Parameter": "shotpack.circuit.parameters",
+    "ParameterExpression": "shotpack.circuit.parameters",
     "Sampler": "shotpack.primitives",
     "Estimator": "shotpack.primitives",
     "save": "shotpack.io",
@@ -103,6 +103,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from shotpack.circuit.parameters import Parameter, ParameterExpression
     from shotpack.containers.bindings_array import BindingsArray
     from shotpack.containers.bit_array import BitArray
     from shotpack.containers.data_bin import DataBin
@@ -115,7 +116,6 @@ if TYPE_CHECKING:
     from shotpack.expval.plan import MeasurementGroup, MeasurementPlan, plan_measurements
     from shotpack.io import load, save
     from shotpack.measurements import measurements_to_data_bin, parse_measurements
-    from shotpack.parameters import Parameter, ParameterExpression
     from shotpack.primitives import Estimator, Sampler
     from shotpack.quantum_info.pauli_sum import PauliSum
     from shotpack.server import LocalServer

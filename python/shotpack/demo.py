@@ -51,8 +51,8 @@ def seed_circuit(measure: bool = False) -> Any:
     Args:
         measure: append one ``measure`` of both qubits with key ``meas``.
     """
+    from shotpack.circuit.parameters import Parameter
     from shotpack.iqm.models import Circuit, Instruction
-    from shotpack.parameters import Parameter
 
     a, b = Parameter("a"), Parameter("b")
     half = math.pi / 2

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack import _native
+from shotpack.circuit.binding import bind_circuit_array, check_parameter_names
 from shotpack.containers.bit_array import BitArray
 from shotpack.containers.data_bin import DataBin
 from shotpack.containers.estimator_pub import EstimatorPub
@@ -40,7 +41,6 @@ from shotpack.containers.pub_inputs import parameter_names
 from shotpack.containers.pub_result import PubResult, SamplerPubResult
 from shotpack.containers.sampler_pub import SamplerPub
 from shotpack.iqm.models import Circuit, CircuitCompilationOptions, Instruction, ServerJobStatus
-from shotpack.parameters import bind_circuit_array, check_parameter_names
 from shotpack.qiskit import QISKIT_REGISTERS_KEY
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from shotpack.circuit.parameters import Parameter, ParameterExpression
 from shotpack.iqm.models import QUBITS_METADATA_KEY, Circuit, Instruction
-from shotpack.parameters import Parameter, ParameterExpression
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit

@@ -35,6 +35,8 @@ from pydantic import (
     model_validator,
 )
 
+from shotpack.circuit.binding import circuit_parameters
+
 Locus: TypeAlias = tuple[str, ...]
 """Names of the components (qubits, resonators) an operation acts on, in order."""
 
@@ -161,8 +163,6 @@ class Circuit(_Model):
     @property
     def parameters(self) -> tuple[Any, ...]:
         """The :class:`shotpack.Parameter` objects in the instruction arguments, sorted by name."""
-        from shotpack.parameters import circuit_parameters
-
         return circuit_parameters(self)
 
 
