@@ -52,7 +52,7 @@ def seed_circuit(measure: bool = False) -> Any:
         measure: append one ``measure`` of both qubits with key ``meas``.
     """
     from shotpack.circuit.parameters import Parameter
-    from shotpack.iqm.models import Circuit, Instruction
+    from shotpack.iqm.models.circuit import Circuit, Instruction
 
     a, b = Parameter("a"), Parameter("b")
     half = math.pi / 2

@@ -40,7 +40,9 @@ from shotpack.containers.primitive_result import PrimitiveResult
 from shotpack.containers.pub_inputs import parameter_names
 from shotpack.containers.pub_result import PubResult, SamplerPubResult
 from shotpack.containers.sampler_pub import SamplerPub
-from shotpack.iqm.models import Circuit, CircuitCompilationOptions, Instruction, ServerJobStatus
+from shotpack.iqm.models.circuit import Circuit, Instruction
+from shotpack.iqm.models.compilation import CircuitCompilationOptions
+from shotpack.iqm.models.jobs import ServerJobStatus
 from shotpack.qiskit import QISKIT_REGISTERS_KEY
 
 if TYPE_CHECKING:

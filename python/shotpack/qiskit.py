@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shotpack.circuit.parameters import Parameter, ParameterExpression
-from shotpack.iqm.models import QUBITS_METADATA_KEY, Circuit, Instruction
+from shotpack.iqm.models.circuit import QUBITS_METADATA_KEY, Circuit, Instruction
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit

@@ -14,13 +14,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from shotpack.iqm.job import IQMJob
-from shotpack.iqm.models import (
-    Circuit,
-    CircuitCompilationOptions,
-    DynamicQuantumArchitecture,
-    QIRCode,
-    StaticQuantumArchitecture,
-)
+from shotpack.iqm.models.architecture import DynamicQuantumArchitecture, StaticQuantumArchitecture
+from shotpack.iqm.models.circuit import Circuit, QIRCode
+from shotpack.iqm.models.compilation import CircuitCompilationOptions
 
 if TYPE_CHECKING:
     from shotpack.iqm.client import IQMClient

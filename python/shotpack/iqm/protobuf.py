@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from shotpack.iqm.models import (
+from shotpack.iqm.models.architecture import (
     AWGChannelProperties,
     ChannelPropertyDictionary,
     ChannelPropertyEntry,

@@ -29,14 +29,9 @@ from dataclasses import dataclass, field
 from itertools import permutations
 
 from shotpack.iqm.errors import CircuitValidationError
-from shotpack.iqm.models import (
-    Circuit,
-    DynamicQuantumArchitecture,
-    Instruction,
-    Locus,
-    MoveGateValidationMode,
-    QIRCode,
-)
+from shotpack.iqm.models.architecture import DynamicQuantumArchitecture
+from shotpack.iqm.models.circuit import Circuit, Instruction, Locus, QIRCode
+from shotpack.iqm.models.compilation import MoveGateValidationMode
 
 _REAL = "real"
 _STR = "str"
