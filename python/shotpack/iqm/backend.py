@@ -17,22 +17,10 @@ from shotpack.iqm.job import IQMJob
 from shotpack.iqm.models.architecture import DynamicQuantumArchitecture, StaticQuantumArchitecture
 from shotpack.iqm.models.circuit import Circuit, QIRCode
 from shotpack.iqm.models.compilation import CircuitCompilationOptions
+from shotpack.qiskit.conversion import coerce_circuit
 
 if TYPE_CHECKING:
     from shotpack.iqm.client import IQMClient
-
-
-def _to_circuit(obj: Any, index: int) -> Circuit | QIRCode:
-    if isinstance(obj, (Circuit, str)):
-        return obj
-    if type(obj).__name__ == "QuantumCircuit":
-        from shotpack.qiskit import to_iqm_circuit
-
-        return to_iqm_circuit(obj)
-    raise TypeError(
-        f"circuit {index}: expected a shotpack Circuit, a QIR string or a Qiskit QuantumCircuit, "
-        f"got {type(obj).__name__}"
-    )
 
 
 class IQMBackend:
@@ -121,7 +109,7 @@ class IQMBackend:
             batch = [circuits]
         else:
             batch = list(circuits)
-        converted = [_to_circuit(c, i) for i, c in enumerate(batch)]
+        converted = [coerce_circuit(c, f"circuit {i}", allow_qir=True) for i, c in enumerate(batch)]
         request = self.client.create_run_request(
             converted,
             qubit_mapping=qubit_mapping,

@@ -15,20 +15,27 @@ import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from shotpack.circuit.parameters import Parameter, ParameterExpression
-from shotpack.iqm.models.circuit import QUBITS_METADATA_KEY, Circuit, Instruction
+from shotpack.iqm.models.circuit import QUBITS_METADATA_KEY, Circuit, Instruction, QIRCode
+
+# The converted circuit records its Qiskit classical registers under this metadata key
+# (``[[name, size], ...]`` in circuit order), so results get one BitArray per register even for
+# registers that nothing measured. The primitives remove it from ``circuit_metadata``.
+from shotpack.measurements.registers import QISKIT_REGISTERS_KEY
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
-__all__ = ["QISKIT_REGISTERS_KEY", "default_qubit_names", "to_iqm_circuit"]
+__all__ = [
+    "QISKIT_QUBITS_KEY",
+    "QISKIT_REGISTERS_KEY",
+    "coerce_circuit",
+    "default_qubit_names",
+    "to_iqm_circuit",
+]
 
-#: Metadata key under which the converted circuit records its Qiskit classical registers
-#: (``[[name, size], ...]`` in circuit order), so results get one BitArray per register even for
-#: registers that nothing measured. The primitives remove it from ``circuit_metadata``.
-QISKIT_REGISTERS_KEY = "shotpack.qiskit_registers"
 #: Metadata key recording the circuit's qubit names in Qiskit index order: observable qubit k is
 #: the circuit's qubit k, also for qubits no instruction touches (see ``Circuit.qubits``).
 QISKIT_QUBITS_KEY = QUBITS_METADATA_KEY
@@ -283,3 +290,35 @@ def _json_metadata(metadata: Any) -> dict[str, Any] | None:
         )
         return None
     return dict(metadata)
+
+
+@overload
+def coerce_circuit(obj: Any, where: str, *, allow_qir: Literal[False] = False) -> Circuit: ...
+@overload
+def coerce_circuit(obj: Any, where: str, *, allow_qir: bool) -> Circuit | QIRCode: ...
+def coerce_circuit(obj: Any, where: str, *, allow_qir: bool = False) -> Circuit | QIRCode:
+    """A circuit to submit: a shotpack :class:`Circuit` as it is, a Qiskit ``QuantumCircuit``
+    converted with :func:`to_iqm_circuit`, or (``allow_qir``) QIR text as it is.
+
+    Args:
+        obj: the circuit.
+        where: names the circuit in the error message (``"circuit 3"``, ``"pub 0"``).
+        allow_qir: accept a ``str`` of QIR (the backend does; the primitives cannot bind QIR).
+
+    Raises:
+        TypeError: anything else.
+
+    Example:
+        >>> coerce_circuit(Circuit(name="c"), "circuit 0").name
+        'c'
+        >>> coerce_circuit(7, "circuit 1")
+        Traceback (most recent call last):
+            ...
+        TypeError: circuit 1: expected a shotpack Circuit or a Qiskit QuantumCircuit, got int
+    """
+    if isinstance(obj, Circuit) or (allow_qir and isinstance(obj, str)):
+        return obj
+    if type(obj).__name__ == "QuantumCircuit":
+        return to_iqm_circuit(obj)
+    kinds = "a shotpack Circuit, a QIR string or" if allow_qir else "a shotpack Circuit or"
+    raise TypeError(f"{where}: expected {kinds} a Qiskit QuantumCircuit, got {type(obj).__name__}")
