@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from shotpack import _native
 from shotpack.containers.bit_array import BitArray
 from shotpack.containers.data_bin import DataBin
-from shotpack.iqm.result import ExperimentResult, MeasurementKey, complete_registers
-from shotpack.measurements import measurements_to_data_bin
+from shotpack.iqm.result import ExperimentResult
+from shotpack.measurements.parse import measurements_to_data_bin
+from shotpack.measurements.registers import MeasurementKey, complete_registers
 
 
 def iqm_job_class():

@@ -47,7 +47,7 @@ _EXPORTS: dict[str, str] = {
     "IQMJob": "shotpack.iqm.job",
     "JobStatus": "shotpack.iqm.job",
     "IQMResult": "shotpack.iqm.result",
-    "MeasurementKey": "shotpack.iqm.result",
+    "MeasurementKey": "shotpack.measurements.registers",
     # errors
     "ShotpackError": "shotpack.errors",
     "ClientConfigurationError": "shotpack.iqm.errors",

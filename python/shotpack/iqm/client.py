@@ -62,6 +62,7 @@ from shotpack.iqm.validation import (
     validate_circuit_instructions,
     validate_qubit_mapping,
 )
+from shotpack.measurements.parse import parse_measurements
 
 if TYPE_CHECKING:
     import requests
@@ -576,8 +577,6 @@ class IQMClient:
         Returns:
             One data bin per circuit, with a ``BitArray`` per key (or register).
         """
-        from shotpack.measurements import parse_measurements
-
         return parse_measurements(self.get_job_measurements_body(job_id), registers=registers)
 
     def get_run_result(self, job_id: JobId) -> RunResult:

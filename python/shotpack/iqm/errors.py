@@ -118,6 +118,12 @@ class CircuitExecutionError(InternalSystemError):
     """A job finished without the data it should have produced."""
 
 
+class RegisterMismatchError(CircuitExecutionError, ValueError):
+    """A job's measured registers disagree with the registers its circuit declares (a width, or a
+    register the circuit does not have). Also a ``ValueError``, which the primitives raised for
+    it before the one register check served both."""
+
+
 class JobFailedError(CircuitExecutionError):
     """The job failed on the server; ``message`` carries the server's error text."""
 

@@ -35,16 +35,11 @@ from shotpack.iqm.models import (
     PostJobsRequest,
     ServerJobStatus,
 )
-from shotpack.iqm.result import (
-    QISKIT_REGISTERS_KEY,
-    ExperimentResult,
-    IQMResult,
-    complete_registers,
-    is_qiskit_keyed,
-)
+from shotpack.iqm.result import ExperimentResult, IQMResult
+from shotpack.measurements.registers import QISKIT_REGISTERS_KEY, complete_registers
+from shotpack.measurements.registers import register_bins as _register_bins
 
 if TYPE_CHECKING:
-    from shotpack.containers.data_bin import DataBin
     from shotpack.iqm.backend import IQMBackend
 
 
@@ -324,30 +319,3 @@ class IQMJob:
                 "parameters": request.model_dump(mode="json", exclude={"circuits"}),
             },
         )
-
-
-def _register_bins(body: bytes) -> list[DataBin]:
-    """One DataBin per circuit: a BitArray per classical register for circuits whose keys are
-    all Qiskit-on-IQM keys, a BitArray per key for the others (both built in Rust)."""
-    from shotpack import _native
-    from shotpack.containers.bit_array import BitArray
-    from shotpack.containers.data_bin import DataBin
-    from shotpack.measurements import parse_measurements
-
-    try:
-        return parse_measurements(body, registers=True)
-    except ValueError:
-        # Some circuit has other keys: parse per key, then group the Qiskit-keyed circuits.
-        bins = parse_measurements(body, registers=False)
-    out = []
-    for bits in bins:
-        keys = list(bits.keys())
-        if not is_qiskit_keyed(keys):
-            out.append(bits)
-            continue
-        fields = _native.assemble_registers(
-            keys, [bits[k].array for k in keys], [bits[k].num_bits for k in keys]
-        )
-        named: dict[str, Any] = {n: BitArray(a, w) for n, a, w in fields}
-        out.append(DataBin(**named))
-    return out

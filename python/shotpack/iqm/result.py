@@ -22,8 +22,6 @@ Example:
 from __future__ import annotations
 
 import datetime
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,101 +32,6 @@ from shotpack.containers.bit_array import BitArray
 from shotpack.containers.data_bin import DataBin
 from shotpack.containers.primitive_result import PrimitiveResult
 from shotpack.containers.pub_result import SamplerPubResult
-
-QISKIT_REGISTERS_KEY = "shotpack.qiskit_registers"
-"""Circuit metadata key listing the Qiskit classical registers as ``[[name, size], ...]``."""
-
-_KEY_RE = re.compile(r"^(.*)_(\d+)_(\d+)_(\d+)$")
-
-
-@dataclass(frozen=True)
-class MeasurementKey:
-    """A Qiskit-on-IQM measurement key: clbit ``clbit_idx`` of register ``creg_name``.
-
-    Example:
-        >>> MeasurementKey.from_string("my_reg_2_1_0")
-        MeasurementKey(creg_name='my_reg', creg_len=2, creg_idx=1, clbit_idx=0)
-        >>> str(MeasurementKey("c", 3, 0, 2))
-        'c_3_0_2'
-    """
-
-    creg_name: str
-    creg_len: int
-    creg_idx: int
-    clbit_idx: int
-
-    def __str__(self) -> str:
-        return f"{self.creg_name}_{self.creg_len}_{self.creg_idx}_{self.clbit_idx}"
-
-    @classmethod
-    def parse(cls, key: str) -> MeasurementKey | None:
-        """The key's fields, or ``None`` when it does not have the Qiskit-on-IQM form."""
-        m = _KEY_RE.match(key)
-        if m is None:
-            return None
-        return cls(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)))
-
-    @classmethod
-    def from_string(cls, key: str) -> MeasurementKey:
-        """Parses a key.
-
-        Raises:
-            ValueError: the key is not ``<creg>_<len>_<idx>_<bit>``.
-        """
-        out = cls.parse(key)
-        if out is None:
-            raise ValueError(f"measurement key {key!r} is not of the form <creg>_<len>_<idx>_<bit>")
-        return out
-
-
-def is_qiskit_keyed(keys: Sequence[str]) -> bool:
-    """Whether every key has the Qiskit-on-IQM form (and there is at least one)."""
-    return bool(keys) and all(_KEY_RE.match(k) for k in keys)
-
-
-def _zeros(shots: int, num_bits: int) -> BitArray:
-    return BitArray(np.zeros((shots, (num_bits + 7) // 8), dtype=np.uint8), num_bits)
-
-
-def complete_registers(
-    bits: DataBin, declared: Sequence[Sequence[Any]] | None, shots: int, where: str
-) -> list[tuple[str, BitArray]]:
-    """The circuit's registers in ascending index, adding declared but unmeasured ones as zeros.
-
-    Args:
-        bits: one BitArray per register (from ``parse_measurements(..., registers=True)``) or
-            per key.
-        declared: ``[[name, size], ...]`` from the circuit metadata, or ``None``.
-        shots: shot count, for zero-filled registers when nothing was measured at all.
-        where: prefix for error messages.
-
-    Raises:
-        CircuitExecutionError: a measured register disagrees with the declared ones.
-    """
-    from shotpack.iqm.errors import CircuitExecutionError
-
-    measured: list[tuple[str, BitArray]] = list(bits.items())
-    if not declared:
-        return measured
-    n = measured[0][1].num_shots if measured else shots
-    by_name = dict(measured)
-    out: list[tuple[str, BitArray]] = []
-    for entry in declared:
-        name, size = str(entry[0]), int(entry[1])
-        ba = by_name.pop(name, None)
-        if ba is None:
-            ba = _zeros(n, size)
-        elif ba.num_bits != size:
-            raise CircuitExecutionError(
-                f"{where}register {name!r} has {ba.num_bits} bits in the results but {size} in "
-                "the circuit"
-            )
-        out.append((name, ba))
-    if by_name:
-        raise CircuitExecutionError(
-            f"{where}results hold registers {sorted(by_name)} that the circuit does not declare"
-        )
-    return out
 
 
 @dataclass

@@ -34,7 +34,7 @@ __all__ = ["measurements_to_data_bin", "parse_measurements"]
 _Field = tuple[str, NDArray[np.uint8], int]
 
 
-def _data_bin(fields: Iterable[_Field], where: str) -> DataBin:
+def data_bin_from_fields(fields: Iterable[_Field], where: str) -> DataBin:
     """Wraps ``(name, packed array, num_bits)`` triples in BitArrays and one DataBin."""
     data: dict[str, Any] = {}
     for name, array, num_bits in fields:
@@ -112,7 +112,7 @@ def measurements_to_data_bin(
         fields = _native.assemble_registers(names, arrays, widths)
     else:
         fields = zip(names, arrays, widths, strict=True)
-    return _data_bin(fields, "")
+    return data_bin_from_fields(fields, "")
 
 
 def parse_measurements(
@@ -147,4 +147,4 @@ def parse_measurements(
         ['10', '11']
     """
     raw: list[list[Any]] = _native.parse_measurements_json(body, registers=registers)
-    return [_data_bin(fields, f"circuit {i}: ") for i, fields in enumerate(raw)]
+    return [data_bin_from_fields(fields, f"circuit {i}: ") for i, fields in enumerate(raw)]
