@@ -18,7 +18,7 @@ from shotpack.cli import main
 from shotpack.demo import SAMPLER_SHOTS, run_demo
 from shotpack.iqm.client import IQMClient
 from shotpack.iqm.models import Circuit, Instruction
-from shotpack.measurements import parse_measurements
+from shotpack.measurements.parse import parse_measurements
 from shotpack.server import LocalServer
 
 

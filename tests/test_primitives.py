@@ -19,7 +19,7 @@ from shotpack.iqm.backend import IQMBackend
 from shotpack.iqm.client import IQMClient
 from shotpack.iqm.errors import CircuitValidationError
 from shotpack.iqm.models import Circuit, Instruction
-from shotpack.primitives import ExecutionSpan
+from shotpack.primitives.job import ExecutionSpan
 from shotpack.server import LocalServer
 
 SIGMAS = 5.0

@@ -19,8 +19,8 @@ _EXPORTS: dict[str, str] = {
     "PubResult": "shotpack.containers.pub_result",
     "SamplerPubResult": "shotpack.containers.pub_result",
     "PrimitiveResult": "shotpack.containers.primitive_result",
-    "measurements_to_data_bin": "shotpack.measurements",
-    "parse_measurements": "shotpack.measurements",
+    "measurements_to_data_bin": "shotpack.measurements.parse",
+    "parse_measurements": "shotpack.measurements.parse",
     "IQMClient": "shotpack.iqm.client",
     "IQMBackend": "shotpack.iqm.backend",
     "IQMJob": "shotpack.iqm.job",
@@ -34,8 +34,8 @@ _EXPORTS: dict[str, str] = {
     "LocalServer": "shotpack.server.local",
     "Parameter": "shotpack.circuit.parameters",
     "ParameterExpression": "shotpack.circuit.parameters",
-    "Sampler": "shotpack.primitives",
-    "Estimator": "shotpack.primitives",
+    "Sampler": "shotpack.primitives.sampler",
+    "Estimator": "shotpack.primitives.estimator",
     "save": "shotpack.io",
     "load": "shotpack.io",
     "PauliSum": "shotpack.quantum_info.pauli_sum",
@@ -115,7 +115,8 @@ if TYPE_CHECKING:
     from shotpack.expval.evaluate import evaluate_estimator
     from shotpack.expval.plan import MeasurementGroup, MeasurementPlan, plan_measurements
     from shotpack.io import load, save
-    from shotpack.measurements import measurements_to_data_bin, parse_measurements
-    from shotpack.primitives import Estimator, Sampler
+    from shotpack.measurements.parse import measurements_to_data_bin, parse_measurements
+    from shotpack.primitives.estimator import Estimator
+    from shotpack.primitives.sampler import Sampler
     from shotpack.quantum_info.pauli_sum import PauliSum
     from shotpack.server import LocalServer

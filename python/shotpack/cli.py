@@ -226,7 +226,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     file cannot be read or written."""
     import json
 
-    from shotpack.measurements import parse_measurements
+    from shotpack.measurements.parse import parse_measurements
 
     try:
         with open(args.measurements, "rb") as f:

@@ -239,7 +239,8 @@ def run_demo(
 
     from shotpack.iqm.backend import IQMBackend
     from shotpack.iqm.client import IQMClient
-    from shotpack.primitives import Estimator, Sampler
+    from shotpack.primitives.estimator import Estimator
+    from shotpack.primitives.sampler import Sampler
     from shotpack.server import LocalServer
 
     report.timings["import"] = time.perf_counter() - t_start
