@@ -10,12 +10,19 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+
+from shotpack._version import __version__
+from shotpack.demo import main as demo_main
+from shotpack.io import save
+from shotpack.measurements.parse import parse_measurements
+from shotpack.server.local import LocalServer
 
 __all__ = ["build_parser", "main"]
 
@@ -120,8 +127,6 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from shotpack.server import LocalServer
-
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     token = (
@@ -185,8 +190,6 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from shotpack.demo import main as demo_main
-
     return demo_main(plot=None if args.no_plot else args.plot, seed=args.seed)
 
 
@@ -224,10 +227,6 @@ def _convert_error(message: str, status: int) -> int:
 def _run_convert(args: argparse.Namespace) -> int:
     """Exit status 0 on success, 1 if the file is not a valid measurements artifact, 2 if a
     file cannot be read or written."""
-    import json
-
-    from shotpack.measurements.parse import parse_measurements
-
     try:
         with open(args.measurements, "rb") as f:
             body = f.read()
@@ -238,8 +237,6 @@ def _run_convert(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _convert_error(f"{args.measurements}: {exc}", 1)
     if args.to == "npz":
-        from shotpack.io import save
-
         out = args.output or os.path.splitext(args.measurements)[0] + ".npz"
         if not out.endswith(".npz"):
             out += ".npz"  # NumPy would add it anyway; say the real name
@@ -274,8 +271,6 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from shotpack import __version__
-
     parser = argparse.ArgumentParser(
         prog="shotpack",
         description="Quantum-job results to analysis-ready data, fast.",

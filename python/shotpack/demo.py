@@ -26,6 +26,14 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from shotpack.circuit.parameters import Parameter
+from shotpack.iqm.backend import IQMBackend
+from shotpack.iqm.client import IQMClient
+from shotpack.iqm.models.circuit import Circuit, Instruction
+from shotpack.primitives.estimator import Estimator
+from shotpack.primitives.sampler import Sampler
+from shotpack.server.local import LocalServer
+
 __all__ = ["DemoReport", "exact_expectations", "exact_probabilities", "run_demo", "seed_circuit"]
 
 NUM_SETS = 100
@@ -51,9 +59,6 @@ def seed_circuit(measure: bool = False) -> Any:
     Args:
         measure: append one ``measure`` of both qubits with key ``meas``.
     """
-    from shotpack.circuit.parameters import Parameter
-    from shotpack.iqm.models.circuit import Circuit, Instruction
-
     a, b = Parameter("a"), Parameter("b")
     half = math.pi / 2
 
@@ -236,12 +241,6 @@ def run_demo(
         value = fn()
         report.timings[name] = time.perf_counter() - t0
         return value
-
-    from shotpack.iqm.backend import IQMBackend
-    from shotpack.iqm.client import IQMClient
-    from shotpack.primitives.estimator import Estimator
-    from shotpack.primitives.sampler import Sampler
-    from shotpack.server import LocalServer
 
     report.timings["import"] = time.perf_counter() - t_start
     server = stage(
