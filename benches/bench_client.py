@@ -24,9 +24,9 @@ from collections import Counter
 import numpy as np
 
 from _timing import median_time, report
-from shotpack.iqm.job import _register_bins
 from shotpack.iqm.models import Circuit, Instruction
 from shotpack.iqm.result import ExperimentResult
+from shotpack.measurements.registers import register_bins as _register_bins
 
 
 def _iqm_job_class():

@@ -17,7 +17,7 @@ from shotpack.iqm.job import IQMJob, JobStatus
 from shotpack.iqm.models import Circuit, Instruction
 from shotpack.iqm.transport import RetryPolicy
 from shotpack.server.local import LocalServer
-from test_iqm_memory import iqm_job_class
+from tests.iqm.test_iqm_memory import iqm_job_class
 
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.001, backoff_max=0.01)
 HALF_PI = float(np.pi / 2)

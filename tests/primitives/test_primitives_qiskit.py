@@ -9,17 +9,17 @@ import pytest
 
 pytest.importorskip("qiskit")
 
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from qiskit.circuit import Parameter as QiskitParameter
 from qiskit.primitives import StatevectorEstimator
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit.transpiler import CouplingMap
 
-from _primitives_helpers import qiskit_seed_circuit
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from shotpack import Estimator, Sampler
 from shotpack.iqm.backend import IQMBackend
 from shotpack.iqm.client import IQMClient
 from shotpack.server import LocalServer
+from tests._primitives_helpers import qiskit_seed_circuit
 
 # The 4-qubit local server is a 2x2 square: QB1-QB2, QB1-QB3, QB2-QB4, QB3-QB4.
 COUPLING = CouplingMap([[0, 1], [1, 0], [0, 2], [2, 0], [1, 3], [3, 1], [2, 3], [3, 2]])

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from _bit_array_cases import packed_arrays, pair
 from shotpack import BitArray
+from tests.containers._bit_array_cases import packed_arrays, pair
 
 
 def items(d: dict) -> list:

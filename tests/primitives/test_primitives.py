@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from _primitives_helpers import exact_grid, obj_array, state, three_qubit_circuit
 from shotpack import Estimator, Parameter, Sampler
 from shotpack.containers.bindings_array import BindingsArray
 from shotpack.containers.estimator_pub import EstimatorPub
@@ -21,6 +20,7 @@ from shotpack.iqm.errors import CircuitValidationError
 from shotpack.iqm.models import Circuit, Instruction
 from shotpack.primitives.job import ExecutionSpan
 from shotpack.server import LocalServer
+from tests._primitives_helpers import exact_grid, obj_array, state, three_qubit_circuit
 
 SIGMAS = 5.0
 

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from qiskit.primitives import BitArray as QBitArray
 
-from _bit_array_cases import packed_arrays, pair, same, same_outcome
 from shotpack import BitArray
+from tests.containers._bit_array_cases import packed_arrays, pair, same, same_outcome
 
 
 @given(packed_arrays(), st.sampled_from(["big", "little"]))

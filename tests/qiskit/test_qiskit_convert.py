@@ -9,13 +9,12 @@ import pytest
 
 pytest.importorskip("qiskit")
 
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from qiskit.circuit import Parameter as QiskitParameter
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Operator
 from qiskit.transpiler import CouplingMap
 
-from _primitives_helpers import qiskit_seed_circuit
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from shotpack.circuit.parameters import Parameter, ParameterExpression
 from shotpack.qiskit import (
     QISKIT_QUBITS_KEY,
@@ -23,6 +22,7 @@ from shotpack.qiskit import (
     default_qubit_names,
     to_iqm_circuit,
 )
+from tests._primitives_helpers import qiskit_seed_circuit
 
 IQM_BASIS = ["r", "cz"]
 

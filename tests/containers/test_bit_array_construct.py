@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from qiskit.primitives import BitArray as QBitArray
 from qiskit.result import Counts
 
-from _bit_array_cases import (
+from shotpack import BitArray, _native
+from tests.containers._bit_array_cases import (
     num_bits_st,
     packed_arrays,
     pair,
@@ -21,7 +22,6 @@ from _bit_array_cases import (
     same_outcome,
     shots_st,
 )
-from shotpack import BitArray, _native
 
 
 @st.composite

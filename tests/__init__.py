@@ -1,0 +1,1 @@
+"""Tests of shotpack, laid out as the package is."""

@@ -1,0 +1,1 @@
+"""Tests of shotpack.circuit, laid out as the package is."""

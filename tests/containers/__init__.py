@@ -1,0 +1,1 @@
+"""Tests of shotpack.containers, laid out as the package is."""

@@ -1,0 +1,1 @@
+"""Tests of shotpack.expval, laid out as the package is."""

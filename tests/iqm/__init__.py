@@ -1,0 +1,1 @@
+"""Tests of shotpack.iqm, laid out as the package is."""

@@ -1,0 +1,1 @@
+"""Tests of shotpack.measurements, laid out as the package is."""

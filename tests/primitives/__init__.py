@@ -1,0 +1,1 @@
+"""Tests of shotpack.primitives, laid out as the package is."""

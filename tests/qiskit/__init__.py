@@ -1,0 +1,1 @@
+"""Tests of shotpack.qiskit, laid out as the package is."""

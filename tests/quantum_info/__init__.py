@@ -1,0 +1,1 @@
+"""Tests of shotpack.quantum_info, laid out as the package is."""

@@ -1,0 +1,1 @@
+"""Tests of shotpack.server, laid out as the package is."""
