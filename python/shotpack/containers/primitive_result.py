@@ -21,6 +21,7 @@ class PrimitiveResult(Generic[T]):
         metadata: Job-wide metadata; ``None`` (or an empty dict) becomes a new empty dict.
 
     Example:
+        >>> from shotpack import DataBin, PubResult
         >>> res = PrimitiveResult([PubResult(DataBin())], {"version": 2})
         >>> len(res), res[0].data, res.metadata
         (1, DataBin(), {'version': 2})

@@ -17,7 +17,7 @@ Example:
     ...     parameters = (Parameter("a"), Parameter("b"))
     >>> parameter_names(Tiny())
     ('a', 'b')
-    >>> coercecoerce_bindings(Tiny(), [[0.1, 0.2], [0.3, 0.4]]).shape
+    >>> coerce_bindings(Tiny(), [[0.1, 0.2], [0.3, 0.4]]).shape
     (2,)
 """
 

@@ -61,7 +61,7 @@ def evaluate_estimator(
             of randomizations, or a group with zero shots.
 
     Example:
-        >>> from shotpack import BitArray
+        >>> from shotpack import BitArray, plan_measurements
         >>> plan = plan_measurements({"ZZ": 1.0, "XX": 1.0})
         >>> bell = BitArray.from_samples(["00", "11", "00", "11"], num_bits=2)
         >>> evaluate_estimator(plan, [bell, bell]).evs

@@ -28,6 +28,7 @@ def term_table(
         ``coeffs[k]`` times term ``labels[entries[k]]``.
 
     Example:
+        >>> from shotpack import PauliSum
         >>> labels, ptr, entries, coeffs = term_table([PauliSum({"ZZ": 2.0}), PauliSum("ZZ")])
         >>> labels, ptr.tolist(), entries.tolist(), coeffs.tolist()
         (['ZZ'], [0, 1, 2], [0, 0], [2.0, 1.0])
