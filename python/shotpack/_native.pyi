@@ -4,6 +4,30 @@ from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping as _Mapping
 from typing import Any as _Any
 
+__all__ = [
+    "__version__",
+    "assemble_registers",
+    "bitcount",
+    "concatenate_bits",
+    "estimator_moments",
+    "expectation_values",
+    "get_bitstrings",
+    "get_counts",
+    "get_int_array",
+    "get_int_counts",
+    "group_qubitwise",
+    "pack_bool_array",
+    "pack_counts",
+    "pack_nested_lists",
+    "pack_samples",
+    "parse_measurements_json",
+    "postselect",
+    "qiskit_counts",
+    "qiskit_memory",
+    "slice_bits",
+    "unpack_to_bool",
+]
+
 __version__: str
 
 # --- memory ---
