@@ -36,7 +36,7 @@ def bitarray_expectation_values(
 
     Args:
         bit_array: the measured bits; its shape is broadcast against the observables'.
-        observables: anything :class:`~shotpack.observables.ObservablesArray` accepts (labels,
+        observables: anything :class:`~shotpack.ObservablesArray` accepts (labels,
             dicts, ``PauliSum``, nested lists, Qiskit ``Pauli``/``SparsePauliOp``/
             ``SparseObservable``).
 

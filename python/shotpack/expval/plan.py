@@ -160,7 +160,7 @@ def plan_measurements(
     Identity terms need no measurement and are added as constants.
 
     Args:
-        observables: an :class:`~shotpack.pubs.EstimatorPub` (its observables and its parameter
+        observables: an :class:`~shotpack.EstimatorPub` (its observables and its parameter
             values' shape are used), or anything :class:`ObservablesArray` accepts.
         parameter_shape: the parameter-values shape (``()`` when None); not allowed with a PUB.
 

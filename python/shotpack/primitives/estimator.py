@@ -39,9 +39,9 @@ class Estimator(_Primitive):
     """Estimates expectation values of observables on an IQM server, Qiskit ``EstimatorV2``-style.
 
     For each PUB, the Pauli terms broadcast onto each parameter set are grouped into qubit-wise
-    commuting sets (:func:`shotpack.estimator.plan_measurements`); each group is one circuit: the
+    commuting sets (:func:`shotpack.expval.plan.plan_measurements`); each group is one circuit: the
     bound circuit, ``prx`` basis rotations, and one ``measure`` of the group's qubits. Values and
-    standard errors come from :func:`shotpack.estimator.evaluate_estimator` (Rust).
+    standard errors come from :func:`shotpack.expval.evaluate.evaluate_estimator` (Rust).
 
     Measurement twirling (``num_randomizations > 1``): every group is run as that many circuits,
     each flipping a random subset of the measured qubits with ``prx(pi, 0)`` just before the
@@ -106,7 +106,7 @@ class Estimator(_Primitive):
             ``ensemble_standard_error`` of shape ``pub.shape``.
 
         Raises:
-            TypeError, ValueError: invalid PUBs (see :class:`~shotpack.pubs.EstimatorPub`),
+            TypeError, ValueError: invalid PUBs (see :class:`~shotpack.EstimatorPub`),
                 shapes that do not broadcast, a precision that is not positive, a parameter
                 missing or unknown.
             CircuitValidationError: a circuit is not valid for the backend.

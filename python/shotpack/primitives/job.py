@@ -77,7 +77,7 @@ class PrimitiveJob(Generic[T]):
     server's limits split the batch).
 
     ``result()`` waits for the server, downloads the per-shot results, parses them in Rust and
-    assembles the :class:`~shotpack.containers.PrimitiveResult`; the result is cached.
+    assembles the :class:`~shotpack.PrimitiveResult`; the result is cached.
     :attr:`timings` then holds the seconds spent in each stage: ``prepare`` (PUB coercion,
     binding, circuit building), ``submit`` (validation and POST), ``execute`` (waiting for the
     server), ``download``, ``parse`` (Rust, JSON to packed bits) and ``assemble`` (PUB results).

@@ -80,7 +80,7 @@ class Sampler(_Primitive):
             (or per classical register for Qiskit circuits) of shape ``pub.shape``.
 
         Raises:
-            TypeError, ValueError: invalid PUBs (see :class:`~shotpack.pubs.SamplerPub`), a
+            TypeError, ValueError: invalid PUBs (see :class:`~shotpack.SamplerPub`), a
                 parameter missing or unknown, or a circuit with no measurement.
             CircuitValidationError: a circuit is not valid for the backend.
         """

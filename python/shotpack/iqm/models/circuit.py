@@ -111,7 +111,7 @@ class Circuit(_Model):
             out.update(inst.locus)
         return out
 
-    # The three properties below let the primitives' PUBs use a Circuit (shotpack.pubs protocol).
+    # The three properties below let the PUBs use a Circuit (shotpack.containers.pub_inputs).
     @property
     def qubits(self) -> tuple[str, ...]:
         """The circuit's qubits, in the order observables index them (observable qubit ``k`` is
