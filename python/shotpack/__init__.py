@@ -6,9 +6,9 @@ IQM per-shot measurements (nested lists or raw JSON bodies) become packed, Qiski
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from shotpack._lazy import lazy_exports
 from shotpack._version import __version__
 
 # Public name -> defining module. Names load on first use, so `import shotpack` stays cheap and
@@ -89,17 +89,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'shotpack' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports("shotpack", _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
