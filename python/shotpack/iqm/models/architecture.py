@@ -6,20 +6,16 @@ import uuid
 from functools import cached_property
 from typing import Any
 
-from pydantic import (
-    Field,
-    field_serializer,
-    field_validator,
-)
+from pydantic import Field, field_serializer, field_validator
 
-from shotpack.iqm.models.base import _Model
+from shotpack.iqm.models.base import WireModel
 from shotpack.iqm.models.circuit import Locus, _component_sort_key, sort_components
 
 # Architectures
 # ---------------------------------------------------------------------------------------------
 
 
-class StaticQuantumArchitecture(_Model):
+class StaticQuantumArchitecture(WireModel):
     """The chip's fixed topology: qubits, computational resonators and their couplings."""
 
     dut_label: str | None = None
@@ -28,13 +24,13 @@ class StaticQuantumArchitecture(_Model):
     connectivity: list[Locus] = Field(default_factory=list)
 
 
-class GateImplementationInfo(_Model):
+class GateImplementationInfo(WireModel):
     """Loci for which one gate implementation is calibrated."""
 
     loci: tuple[Locus, ...]
 
 
-class GateInfo(_Model):
+class GateInfo(WireModel):
     """Calibrated implementations of one gate.
 
     ``override_default_implementation`` maps a locus to the implementation used there by default;
@@ -69,7 +65,7 @@ class GateInfo(_Model):
         return self.override_default_implementation.get(tuple(locus), self.default_implementation)
 
 
-class DynamicQuantumArchitecture(_Model):
+class DynamicQuantumArchitecture(WireModel):
     """What a calibration set makes available: qubits, resonators, and calibrated gates."""
 
     calibration_set_id: uuid.UUID
@@ -88,7 +84,7 @@ class DynamicQuantumArchitecture(_Model):
 # ---------------------------------------------------------------------------------------------
 
 
-class QuantumComputer(_Model):
+class QuantumComputer(WireModel):
     """One entry of ``GET quantum-computers``.
 
     ``proxy_path`` is ``None`` both when the server omits it (then a default applies; see
@@ -101,26 +97,26 @@ class QuantumComputer(_Model):
     proxy_path: str | None = None
 
 
-class QuantumComputerList(_Model):
+class QuantumComputerList(WireModel):
     """The body of ``GET quantum-computers``."""
 
     quantum_computers: list[QuantumComputer]
 
 
-class AWGChannelProperties(_Model):
+class AWGChannelProperties(WireModel):
     """The part of an AWG channel's properties the client uses: its fast-feedback sources."""
 
     fast_feedback_sources: list[str] = Field(default_factory=list)
 
 
-class ChannelPropertyEntry(_Model):
+class ChannelPropertyEntry(WireModel):
     """Properties of one channel: an AWG (drive/flux) or a readout channel."""
 
     awg: AWGChannelProperties | None = None
     ro: dict[str, Any] | None = None
 
 
-class ChannelPropertyDictionary(_Model):
+class ChannelPropertyDictionary(WireModel):
     """Channel name (``"QB1__drive.awg"``) -> properties.
 
     JSON form of the ``channel-properties`` artifact, with protobuf field names; the client also

@@ -3,15 +3,12 @@ servers keep working) and assignments are validated."""
 
 from __future__ import annotations
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-)
+from pydantic import BaseModel, ConfigDict
 
-__all__ = ["_Model"]
+__all__ = ["WireModel"]
 
 
-class _Model(BaseModel):
+class WireModel(BaseModel):
     """Common configuration: ignore unknown input fields, validate assignments."""
 
     model_config = ConfigDict(extra="ignore", validate_assignment=True, populate_by_name=True)

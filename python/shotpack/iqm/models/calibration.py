@@ -9,13 +9,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeAlias
 
-from pydantic import (
-    Field,
-    computed_field,
-    model_validator,
-)
+from pydantic import Field, computed_field, model_validator
 
-from shotpack.iqm.models.base import _Model
+from shotpack.iqm.models.base import WireModel
 
 # Calibration and quality-metric sets
 # ---------------------------------------------------------------------------------------------
@@ -30,7 +26,7 @@ class ObservationSetType(str, Enum):
     CHARACTERIZATION_SET = "characterization-set"
 
 
-class ObservationData(_Model):
+class ObservationData(WireModel):
     """One observed value (a calibration parameter or a quality metric).
 
     Observations without ``dut_label`` ("lite" ones) are accepted; their set fills it in.
@@ -50,7 +46,7 @@ class ObservationData(_Model):
     observation_set_ids: list[uuid.UUID] = Field(default_factory=list)
 
 
-class ObservationSet(_Model):
+class ObservationSet(WireModel):
     """A calibration set or a quality-metric set with its observations."""
 
     observation_set_type: ObservationSetType

@@ -19,7 +19,7 @@ from typing import Any, TypeAlias
 from pydantic import AliasChoices, Field
 
 from shotpack.circuit.binding import circuit_parameters
-from shotpack.iqm.models.base import _Model
+from shotpack.iqm.models.base import WireModel
 
 Locus: TypeAlias = tuple[str, ...]
 """Names of the components (qubits, resonators) an operation acts on, in order."""
@@ -52,7 +52,7 @@ def sort_components(components: Iterable[str]) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-class Instruction(_Model):
+class Instruction(WireModel):
     """One quantum operation of a circuit.
 
     Args:
@@ -80,7 +80,7 @@ class Instruction(_Model):
         return self.locus
 
 
-class Circuit(_Model):
+class Circuit(WireModel):
     """A named sequence of instructions.
 
     Args:

@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from shotpack.iqm.models.base import _Model
+from shotpack.iqm.models.base import WireModel
 
 
 class HeraldingMode(str, Enum):
@@ -49,7 +49,7 @@ class DDMode(str, Enum):
 PRXSequence: TypeAlias = list[tuple[float, float]]
 
 
-class DDStrategy(_Model):
+class DDStrategy(WireModel):
     """A dynamical decoupling strategy (which gate sequences fill which waits)."""
 
     merge_contiguous_waits: bool = True

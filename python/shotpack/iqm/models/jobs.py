@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from shotpack.iqm.models.base import _Model
+from shotpack.iqm.models.base import WireModel
 from shotpack.iqm.models.circuit import Circuit, QIRCode
 from shotpack.iqm.models.compilation import (
     CircuitCompilationOptions,
@@ -52,7 +52,7 @@ def _parse_qubit_mapping(value: Any) -> Any:
     return value
 
 
-class PostJobsRequest(_Model):
+class PostJobsRequest(WireModel):
     """The body of ``POST jobs/{qc}/circuit``: circuits, shots and compilation options.
 
     ``qubit_mapping`` is a ``{logical: physical}`` dict in Python and the list
@@ -120,7 +120,7 @@ RunRequest = PostJobsRequest
 CircuitJobDefinition = PostJobsRequest
 
 
-class CircuitMeasurementCounts(_Model):
+class CircuitMeasurementCounts(WireModel):
     """Histogram of one circuit: each bitstring concatenates the keys' results in
     ``measurement_keys`` order, each key's bits in locus order."""
 
@@ -153,7 +153,7 @@ class ServerJobStatus(str, Enum):
         return self in ServerJobStatus.terminal_statuses()
 
 
-class IQMServerErrorBody(_Model):
+class IQMServerErrorBody(WireModel):
     """The body of a non-2xx response, and one entry of ``JobData.errors``.
 
     A legacy ``detail`` field is accepted as ``message``.
@@ -164,33 +164,33 @@ class IQMServerErrorBody(_Model):
     source: str = "iqm-server"
 
 
-class ProgressValue(_Model):
+class ProgressValue(WireModel):
     """Progress of one counter: ``value`` out of ``max_value``."""
 
     value: int
     max_value: int
 
 
-class JobExecution(_Model):
+class JobExecution(WireModel):
     """Execution details of a job: named progress counters."""
 
     progress: dict[str, ProgressValue] = Field(default_factory=dict)
 
 
-class JobCompilation(_Model):
+class JobCompilation(WireModel):
     """Compilation details of a job."""
 
     calibration_set_id: uuid.UUID | None = None
 
 
-class JobMessage(_Model):
+class JobMessage(WireModel):
     """An informational message attached to a job."""
 
     source: str = "iqm-server"
     message: str
 
 
-class TimelineEntry(_Model):
+class TimelineEntry(WireModel):
     """One step of a job's history; statuses are free-form strings set by the server."""
 
     source: str = "iqm-server"
@@ -198,13 +198,13 @@ class TimelineEntry(_Model):
     timestamp: datetime
 
 
-class Artifact(_Model):
+class Artifact(WireModel):
     """A result artifact available for a job, e.g. ``measurements``."""
 
     type: str
 
 
-class JobData(_Model):
+class JobData(WireModel):
     """The body of ``GET jobs/{id}`` and of the submit response."""
 
     id: uuid.UUID
@@ -277,7 +277,7 @@ class Status(str, Enum):
         return cls.PENDING_EXECUTION if compiled else cls.PENDING_COMPILATION
 
 
-class Metadata(_Model):
+class Metadata(WireModel):
     """Metadata about a job: the request that created it and what the server recorded.
 
     Args:
@@ -313,7 +313,7 @@ class Metadata(_Model):
         return None
 
 
-class RunResult(_Model):
+class RunResult(WireModel):
     """Results of a circuit job (the classic IQM result shape).
 
     ``measurements[circuit][key][shot][qubit]`` is present iff ``status`` is ``ready``;
