@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from shotpack.iqm.auth import TokenManager
 from shotpack.iqm.errors import (
@@ -152,8 +153,6 @@ def _connect_failed_before_send(exc: requests.ConnectionError) -> bool:
     """Whether the connection could not even be opened (so the request was never sent)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    from urllib3.exceptions import NewConnectionError
-
     reason: Any = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)
     return isinstance(reason, NewConnectionError)
