@@ -143,8 +143,8 @@ class IQMJob:
         self._job_id = str(cj.job_id)
         self._data = cj.data
 
-    def _fetch(self) -> JobData:
-        self._data = self._client._get_job_data(self.job_id())
+    def _fetch(self, deadline: float | None = None) -> JobData:
+        self._data = self._client._get_job_data(self.job_id(), deadline=deadline)
         return self._data
 
     def _current(self, refresh: bool = True) -> JobData:
