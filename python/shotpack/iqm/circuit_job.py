@@ -80,10 +80,9 @@ def progress_default() -> bool:
 class _Progress:
     """A tqdm bar for queue position or shots, when tqdm is installed and wanted."""
 
-    def __init__(self, enabled: bool, job_id: uuid.UUID) -> None:
+    def __init__(self, enabled: bool) -> None:
         self._bar: Any = None
         self._mode = ""
-        self._job_id = job_id
         if enabled:
             try:
                 import tqdm  # noqa: F401
@@ -131,11 +130,11 @@ def transient(exc: ShotpackError) -> bool:
 
 def wait_for_job(
     fetch: Callable[[float | None], JobData],
-    current: JobData,
+    current: JobData | None,
     *,
     timeout_secs: float | None,
     progress: bool = False,
-) -> JobData:
+) -> JobData | None:
     """Polls ``fetch(deadline)`` until the job is terminal or ``timeout_secs`` pass.
 
     A poll that fails transiently (see :func:`transient`) is logged and followed by the next
@@ -144,19 +143,21 @@ def wait_for_job(
     Args:
         fetch: returns the job's current data (one request, retried by the transport); its
             argument is the ``time.monotonic()`` deadline (or ``None``) the request must keep.
-        current: the latest known data (returned at once if already terminal).
+        current: the latest known data (returned at once if already terminal), or ``None``
+            when nothing is known yet.
         timeout_secs: longest wait; ``None`` or 0 waits forever.
         progress: show a tqdm bar (when installed).
 
     Returns:
-        The last data seen; non-terminal when the timeout passed.
+        The last data seen; non-terminal (or ``None`` if nothing was ever seen) when the
+        timeout passed.
 
     Raises:
         ShotpackError: a poll failed in a way waiting cannot fix (e.g. 401, 404).
     """
-    if current.status.is_terminal:
+    if current is not None and current.status.is_terminal:
         return current
-    bar = _Progress(progress, current.id)
+    bar = _Progress(progress)
     start = time.monotonic()
     deadline = None if not timeout_secs else start + timeout_secs
     data = current
@@ -167,7 +168,7 @@ def wait_for_job(
             except ShotpackError as exc:
                 if not transient(exc):
                     raise
-                logger.debug("job %s: poll failed (%s); polling on", current.id, exc)
+                logger.debug("poll failed (%s); polling on", exc)
             else:
                 bar.update(data)
                 if data.status.is_terminal:
@@ -260,13 +261,15 @@ class CircuitJob:
             ShotpackError: the server refused a poll for good (e.g. the job does not exist);
                 slow or failed polls are retried until the timeout.
         """
-        self.data = wait_for_job(
+        data = wait_for_job(
             lambda deadline: self._client._get_job_data(self.job_id, deadline=deadline),
             self.data,
             timeout_secs=timeout_secs,
             progress=progress,
         )
-        return self.data.status
+        assert data is not None  # it started from self.data
+        self.data = data
+        return data.status
 
     def _completed(self) -> bool:
         self.update()

@@ -228,11 +228,12 @@ class IQMJob:
         if limit is None:
             limit = DEFAULT_TIMEOUT_SECONDS
         show = progress_default() if progress is None else progress
-        data = wait_for_job(
-            self._fetch, self._current(refresh=False), timeout_secs=limit, progress=show
-        )
-        self._data = data
-        if not data.status.is_terminal:
+        # With nothing known yet, the first fetch is part of the wait (slow polls are retried).
+        self.job_id()
+        data = wait_for_job(self._fetch, self._data, timeout_secs=limit, progress=show)
+        if data is not None:
+            self._data = data
+        if data is None or not data.status.is_terminal:
             raise OperationTimeoutError(f"The job {self._job_id} didn't finish in {limit} seconds.")
         return _FROM_SERVER[data.status]
 

@@ -57,6 +57,9 @@ SAFE_SUBMIT_RETRY_STATUSES = frozenset({429, 503})
 class RetryPolicy:
     """How often and how long to retry.
 
+    The defaults wait at most about 13 s (before ``Retry-After``) over 8 attempts, so a
+    request fails only when 8 attempts in a row do: at a 20% fault rate, about 3 in a million.
+
     Attributes:
         max_attempts: total attempts per request (1 disables retries).
         backoff_base: first backoff in seconds; doubles per attempt.
@@ -64,7 +67,7 @@ class RetryPolicy:
         retry_after_max: longest ``Retry-After`` honoured, in seconds.
     """
 
-    max_attempts: int = 5
+    max_attempts: int = 8
     backoff_base: float = 0.1
     backoff_max: float = 8.0
     retry_after_max: float = 60.0

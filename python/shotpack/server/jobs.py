@@ -151,6 +151,11 @@ class IdempotencyKeys:
             )
         return entry[1]
 
+    def job_for(self, key: str) -> uuid.UUID | None:
+        """The job ``key`` created, if the key is still remembered (no body check)."""
+        entry = self._keys.get(key)
+        return None if entry is None else entry[1]
+
     def remember(self, key: str, body: bytes, job_id: uuid.UUID) -> None:
         """Record that ``key`` (with ``body``) created ``job_id``."""
         self._keys[key] = (hashlib.sha256(body).digest(), job_id, time.monotonic())
