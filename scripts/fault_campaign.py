@@ -16,7 +16,13 @@ Counted per kind:
 - duplicated: jobs on the server beyond one per submission (each submission sends its own
   ``Idempotency-Key``, and the server's key map says which job a key created);
 - orphaned: the server has a job for a submission the client reported as failed;
-- max s: the longest time from submit to verified result.
+- max s: the longest time from submit to verified result;
+- faults (POST): faults injected in all (on submits).
+
+``--no-keys`` runs the same against a server that ignores ``Idempotency-Key`` (as a server
+without the feature): the client then repeats no submit that may have arrived, and reports
+those as errors that say the job may exist; the jobs such submits created are counted as
+orphaned (the server's jobs beyond those the client knows).
 
 Kinds: ``503``, ``429`` (``Retry-After``), ``502``, ``504``, ``drop`` and ``reset`` (half before the
 request is processed, half after: the job exists and only the answer is lost), ``truncate``,
@@ -139,6 +145,7 @@ class KindReport:
     orphaned: int
     faults: int
     max_seconds: float
+    post_faults: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -180,6 +187,7 @@ def run_kind(
     seed: int = 1,
     targeted: bool = True,
     retry: RetryPolicy | None = None,
+    keys: bool = True,
 ) -> KindReport:
     """Run ``jobs`` jobs under faults of ``kind`` and count the outcomes.
 
@@ -195,6 +203,7 @@ def run_kind(
         seed: seed of the server and of its fault choices.
         targeted: also fault the first submit with every fault of the kind, in turn.
         retry: the clients' retry policy (default: the client's).
+        keys: whether the server honours ``Idempotency-Key``.
 
     Returns:
         The kind's figures.
@@ -203,7 +212,9 @@ def run_kind(
     if targeted:
         for fault, _ in kind_faults(kind, delay=delay, retry_after=retry_after):
             plan.add(fault, times=1, path="/circuit$", method="POST")
-    server = LocalServer(qubits=QUBITS, seed=seed, faults=plan).start()
+    server = LocalServer(qubits=QUBITS, seed=seed, faults=plan)
+    server.jobs.idempotency_keys.enabled = keys
+    server.start()
     local = threading.local()
     clients: list[IQMClient] = []
     lock = threading.Lock()
@@ -229,14 +240,23 @@ def run_kind(
             # so a job it creates is counted.
             time.sleep(delay + 0.5)
         on_server = sum(server.jobs.counts().values())
-        keys = server.jobs.idempotency_keys
-        by_key = {r.key: keys.job_for(r.key) for r in records if r.key}
-        ours = {jid for jid in by_key.values() if jid is not None}
-        mismatched = sum(
-            1 for r in records if r.job_id is not None and by_key.get(r.key) != r.job_id
-        )
-        orphaned = sum(1 for r in records if r.job_id is None and by_key.get(r.key) is not None)
+        known = {r.job_id for r in records if r.job_id is not None}
+        if keys:
+            key_map = server.jobs.idempotency_keys
+            by_key = {r.key: key_map.job_for(r.key) for r in records if r.key}
+            ours = {jid for jid in by_key.values() if jid is not None}
+            mismatched = sum(
+                1 for r in records if r.job_id is not None and by_key.get(r.key) != r.job_id
+            )
+            orphaned = sum(1 for r in records if r.job_id is None and by_key.get(r.key) is not None)
+            duplicated = on_server - len(ours) + mismatched
+        else:
+            # No key map: the client never repeats a submit that may have arrived, so every
+            # job it does not know is one it reported as failed.
+            duplicated = 0
+            orphaned = on_server - len(known)
         faults = len(plan.injected)
+        post_faults = sum(1 for method, _, _ in plan.injected if method == "POST")
     finally:
         for client in clients:
             client.close()
@@ -247,11 +267,19 @@ def run_kind(
         correct=sum(r.correct for r in records),
         wrong=sum(1 for r in records if r.counts is not None and not r.correct),
         lost=sum(1 for r in records if r.counts is None),
-        duplicated=on_server - len(ours) + mismatched,
+        duplicated=duplicated,
         orphaned=orphaned,
         faults=faults,
         max_seconds=max((r.seconds for r in records), default=0.0),
+        post_faults=post_faults,
         errors=[f"job {r.index}: {r.error}" for r in records if r.error],
+    )
+
+
+def _row(r: KindReport) -> str:
+    return (
+        f"{r.kind:>9} {r.jobs:>5} {r.faults:>6} ({r.post_faults:>4}) {r.correct:>7} "
+        f"{r.wrong:>5} {r.lost:>5} {r.duplicated:>4} {r.orphaned:>6} {r.max_seconds:>6.1f}"
     )
 
 
@@ -264,14 +292,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1.5, help="client read timeout (s)")
     parser.add_argument("--delay", type=float, default=2.5, help="delay fault (s)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-keys", action="store_true", help="the server ignores Idempotency-Key")
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     print(
         f"fault rate {args.rate:.0%}, {args.jobs} jobs per kind, client timeout "
         f"{args.timeout:g} s, delay faults {args.delay:g} s"
+        + (", server IGNORES Idempotency-Key" if args.no_keys else "")
     )
-    header = f"{'kind':>9} {'jobs':>5} {'faults':>6} {'correct':>7} {'wrong':>5} {'lost':>5}"
-    print(header + f" {'dup':>4} {'orphan':>6} {'max s':>6}")
+    print(
+        f"{'kind':>9} {'jobs':>5} {'faults (POST)':>13} {'correct':>7} {'wrong':>5} {'lost':>5} "
+        f"{'dup':>4} {'orphan':>6} {'max s':>6}"
+    )
     total = KindReport("total", 0, 0, 0, 0, 0, 0, 0, 0.0)
     for kind in kinds:
         r = run_kind(
@@ -282,23 +314,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             client_timeout=args.timeout,
             delay=args.delay,
             seed=args.seed,
+            keys=not args.no_keys,
         )
         for e in r.errors:
             print(f"    {kind}: {e}", file=sys.stderr)
-        print(
-            f"{r.kind:>9} {r.jobs:>5} {r.faults:>6} {r.correct:>7} {r.wrong:>5} {r.lost:>5} "
-            f"{r.duplicated:>4} {r.orphaned:>6} {r.max_seconds:>6.1f}",
-            flush=True,
-        )
-        for name in ("jobs", "correct", "wrong", "lost", "duplicated", "orphaned", "faults"):
+        print(_row(r), flush=True)
+        for name in ("jobs", "correct", "wrong", "lost", "duplicated", "orphaned"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
+        total.faults += r.faults
+        total.post_faults += r.post_faults
         total.max_seconds = max(total.max_seconds, r.max_seconds)
-    t = total
-    print(
-        f"{t.kind:>9} {t.jobs:>5} {t.faults:>6} {t.correct:>7} {t.wrong:>5} {t.lost:>5} "
-        f"{t.duplicated:>4} {t.orphaned:>6} {t.max_seconds:>6.1f}"
-    )
-    return 0 if t.ok else 1
+    print(_row(total))
+    return 0 if total.ok else 1
 
 
 if __name__ == "__main__":
