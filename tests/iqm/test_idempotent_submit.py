@@ -211,13 +211,7 @@ def test_submit_retried_once_per_job(client, server, kind):
     assert client.idempotent_submission
     n_jobs, n_req = jobs_on(server), len(server.requests)
     inject(server, kind)
-    if kind == "500":  # not retried (a server bug repeats), but the job may exist
-        with pytest.raises(E.InternalSystemError, match="may have been created") as info:
-            client.submit_circuits([flip()], shots=6)
-        assert info.value.idempotency_key in str(info.value)
-        job = client.submit_circuits([flip()], shots=6, idempotency_key=info.value.idempotency_key)
-    else:
-        job = client.submit_circuits([flip()], shots=6)
+    job = client.submit_circuits([flip()], shots=6)
     sent = posts(server, n_req, want=2)
     assert len(sent) == 2 and sum(r.fault is None for r in sent) == 1  # in any order
     assert jobs_on(server) == n_jobs + 1  # one job, however many attempts
@@ -246,6 +240,15 @@ def test_slow_first_attempt_and_its_retry_make_one_job(client, server):
     assert [r.status for r in sent] == [200, 200]
     assert jobs_on(server) == n_jobs + 1
     assert job.wait_for_completion(60) == ServerJobStatus.COMPLETED
+
+
+def test_persistent_500_reported_as_maybe_created(client, server):
+    n_req = len(server.requests)
+    server.faults.fail_next(10, status=500, path=POST, method="POST")
+    with pytest.raises(E.InternalSystemError, match="may have been created") as info:
+        client.submit_circuits([flip()], shots=6)
+    assert info.value.idempotency_key in str(info.value)
+    assert len(posts(server, n_req)) == FAST.max_attempts
 
 
 def test_exhausted_retries_tell_how_to_recover(client, server):

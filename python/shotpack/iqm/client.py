@@ -61,7 +61,13 @@ from shotpack.iqm.models import (
     Status,
 )
 from shotpack.iqm.protobuf import ProtobufDecodeError, decode_channel_properties
-from shotpack.iqm.transport import RetryPolicy, Transport, normalize_url
+from shotpack.iqm.transport import (
+    KEYED_SUBMIT_RETRY_STATUSES,
+    RETRY_STATUSES,
+    RetryPolicy,
+    Transport,
+    normalize_url,
+)
 from shotpack.iqm.validation import (
     validate_circuit,
     validate_circuit_instructions,
@@ -502,7 +508,7 @@ class IQMClient:
         Every submission carries an ``Idempotency-Key`` header (a fresh UUID4 unless
         ``idempotency_key`` is given), the same on each of its retries. Against a server that
         honours keys (:attr:`idempotent_submission`) a submit whose outcome is unknown (read
-        timeout, dropped or truncated response, 429/502/503/504) is retried with backoff: the
+        timeout, dropped or truncated response, 429/500/502/503/504) is retried with backoff: the
         server answers a key it has seen with the job it already created, so no job is lost
         or duplicated. Against any other server the submit is repeated only when it certainly
         did not arrive (connection refused, 429/503); otherwise the error says that the job
@@ -543,6 +549,7 @@ class IQMClient:
                 body=body,
                 idempotent=honoured,
                 headers={IDEMPOTENCY_KEY_HEADER: key},
+                retry_statuses=KEYED_SUBMIT_RETRY_STATUSES if honoured else RETRY_STATUSES,
             )
         except ShotpackError as exc:
             raise self._uncertain_submit(exc, key, submitted_at, run_request, honoured) from None

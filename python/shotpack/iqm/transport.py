@@ -52,6 +52,10 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 SAFE_SUBMIT_RETRY_STATUSES = frozenset({429, 503})
 """Statuses that mean the server refused a request without acting on it."""
 
+KEYED_SUBMIT_RETRY_STATUSES = RETRY_STATUSES | {500}
+"""Statuses after which a submit with an honoured idempotency key is retried: also 500, since
+the server may have created the job before failing, and the key makes the retry return it."""
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -282,6 +286,7 @@ class Transport:
         timeout: float | None = None,
         headers: Mapping[str, str] | None = None,
         deadline: float | None = None,
+        retry_statuses: frozenset[int] = RETRY_STATUSES,
     ) -> requests.Response:
         """Sends one request, retrying as the policy allows, and returns a 2xx response.
 
@@ -296,6 +301,7 @@ class Transport:
             headers: extra request headers (e.g. ``Idempotency-Key``).
             deadline: ``time.monotonic()`` value after which no attempt starts and no wait
                 ends; each attempt's read timeout is cut to the time left.
+            retry_statuses: statuses after which an idempotent request is retried.
 
         Returns:
             The successful response (body fully read).
@@ -375,8 +381,8 @@ class Transport:
             logger.debug("%s %s -> %d", method, path, status)
             if 200 <= status < 300:
                 return response
-            retryable = status in RETRY_STATUSES and (
-                idempotent or status in SAFE_SUBMIT_RETRY_STATUSES
+            retryable = (idempotent and status in retry_statuses) or (
+                status in SAFE_SUBMIT_RETRY_STATUSES
             )
             if retryable and not last and not self._past(deadline):
                 self._wait(attempt, _retry_after(response), deadline, method, path, str(status))
