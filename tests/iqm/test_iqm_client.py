@@ -448,21 +448,32 @@ def test_submit_retried_when_refused(client, server):
     assert job.status == ServerJobStatus.COMPLETED
 
 
+@pytest.fixture
+def keyless_client(server):
+    """A client of the server with Idempotency-Key support off (retries with keys: tests/iqm/)."""
+    server.jobs.idempotency_keys.enabled = False
+    c = IQMClient(server.url + "/", retry=FAST_RETRY)
+    yield c
+    server.jobs.idempotency_keys.enabled = True
+    server.faults.clear()
+    c.close()
+
+
 @pytest.mark.parametrize("status", [502, 504])
-def test_submit_not_retried_when_it_may_have_arrived(client, server, status):
+def test_submit_not_retried_when_it_may_have_arrived(keyless_client, server, status):
     server.faults.fail_next(1, status=status, path="/circuit$", method="POST")
     n = len(server.requests)
     with pytest.raises(E.ShotpackError):
-        client.submit_circuits([bell()], shots=5)
+        keyless_client.submit_circuits([bell()], shots=5)
     posts = [r for r in server.requests[n:] if r.method == "POST"]
     assert len(posts) == 1
 
 
-def test_submit_not_duplicated_when_response_lost(client, server):
+def test_submit_not_duplicated_when_response_lost(keyless_client, server):
     before = _jobs_on_server(server)
     server.faults.drop_next(1, path="/circuit$", method="POST", after=True)
     with pytest.raises(E.ConnectionFailedError, match="not retried"):
-        client.submit_circuits([bell()], shots=5)
+        keyless_client.submit_circuits([bell()], shots=5)
     assert _jobs_on_server(server) == before + 1  # the job exists once; no blind resubmit
 
 

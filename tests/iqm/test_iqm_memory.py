@@ -31,7 +31,8 @@ def iqm_job_class():
             importlib.import_module("iqm.qiskit_iqm")
         except ImportError:
             stub = types.ModuleType("iqm.qiskit_iqm")
-            stub.__path__ = [os.path.join(next(iter(iqm.__path__)), "qiskit_iqm")]
+            # iqm is a namespace package; tests/iqm/ is one of its portions under pytest.
+            stub.__path__ = [os.path.join(p, "qiskit_iqm") for p in iqm.__path__]
             sys.modules["iqm.qiskit_iqm"] = stub
     return importlib.import_module("iqm.qiskit_iqm.iqm_job").IQMJob
 

@@ -4,6 +4,11 @@ Polling backs off with the job's age: the wait between polls is 8% of the time a
 (at least 20 ms, at most 5 s), so a job that finishes between two polls is noticed within about
 10% of its run time (or a few tens of milliseconds for short jobs) without hammering the server.
 
+A poll is a repeatable GET: the transport retries it on read timeouts, connection errors and
+429/502/503/504, and a poll that still fails (a server briefly unreachable or slow) is followed by
+the next one, all within the overall timeout. Only errors that cannot heal by waiting (401, 403,
+404, 4xx in general, a malformed answer) end the wait early.
+
 Example:
     >>> job = client.submit_circuits([circuit], shots=100)  # doctest: +SKIP
     >>> job.wait_for_completion(timeout_secs=60)  # doctest: +SKIP
@@ -13,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import uuid
@@ -20,6 +26,11 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from shotpack.iqm.errors import (
+    ConnectionFailedError,
+    OperationTimeoutError,
+    ShotpackError,
+)
 from shotpack.iqm.models import (
     CircuitMeasurementCounts,
     CircuitMeasurementResultsBatch,
@@ -31,6 +42,8 @@ from shotpack.iqm.models import (
 if TYPE_CHECKING:
     from shotpack.containers.data_bin import DataBin
     from shotpack.iqm.client import IQMClient
+
+logger = logging.getLogger("shotpack.iqm")
 
 DEFAULT_TIMEOUT_SECONDS = 10800.0
 """Default longest wait for a job, in seconds (3 hours)."""
@@ -67,10 +80,9 @@ def progress_default() -> bool:
 class _Progress:
     """A tqdm bar for queue position or shots, when tqdm is installed and wanted."""
 
-    def __init__(self, enabled: bool, job_id: uuid.UUID) -> None:
+    def __init__(self, enabled: bool) -> None:
         self._bar: Any = None
         self._mode = ""
-        self._job_id = job_id
         if enabled:
             try:
                 import tqdm  # noqa: F401
@@ -108,36 +120,59 @@ class _Progress:
             self._bar = None
 
 
+def transient(exc: ShotpackError) -> bool:
+    """Whether a failed poll may succeed later: a timeout, a lost connection, 429 or 5xx."""
+    if isinstance(exc, (OperationTimeoutError, ConnectionFailedError)):
+        return True
+    status = exc.status_code or 0
+    return status == 429 or status >= 500
+
+
 def wait_for_job(
-    fetch: Callable[[], JobData],
-    current: JobData,
+    fetch: Callable[[float | None], JobData],
+    current: JobData | None,
     *,
     timeout_secs: float | None,
     progress: bool = False,
-) -> JobData:
-    """Polls ``fetch()`` until the job is terminal or ``timeout_secs`` pass.
+) -> JobData | None:
+    """Polls ``fetch(deadline)`` until the job is terminal or ``timeout_secs`` pass.
+
+    A poll that fails transiently (see :func:`transient`) is logged and followed by the next
+    poll; at the deadline the last data seen is returned.
 
     Args:
-        fetch: returns the job's current data (one request).
-        current: the latest known data (returned at once if already terminal).
+        fetch: returns the job's current data (one request, retried by the transport); its
+            argument is the ``time.monotonic()`` deadline (or ``None``) the request must keep.
+        current: the latest known data (returned at once if already terminal), or ``None``
+            when nothing is known yet.
         timeout_secs: longest wait; ``None`` or 0 waits forever.
         progress: show a tqdm bar (when installed).
 
     Returns:
-        The last data seen; non-terminal when the timeout passed.
+        The last data seen; non-terminal (or ``None`` if nothing was ever seen) when the
+        timeout passed.
+
+    Raises:
+        ShotpackError: a poll failed in a way waiting cannot fix (e.g. 401, 404).
     """
-    if current.status.is_terminal:
+    if current is not None and current.status.is_terminal:
         return current
-    bar = _Progress(progress, current.id)
+    bar = _Progress(progress)
     start = time.monotonic()
     deadline = None if not timeout_secs else start + timeout_secs
     data = current
     try:
         while True:
-            data = fetch()
-            bar.update(data)
-            if data.status.is_terminal:
-                return data
+            try:
+                data = fetch(deadline)
+            except ShotpackError as exc:
+                if not transient(exc):
+                    raise
+                logger.debug("poll failed (%s); polling on", exc)
+            else:
+                bar.update(data)
+                if data.status.is_terminal:
+                    return data
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 return data
@@ -221,14 +256,20 @@ class CircuitJob:
 
         Returns:
             The last status seen (not terminal if the timeout passed).
+
+        Raises:
+            ShotpackError: the server refused a poll for good (e.g. the job does not exist);
+                slow or failed polls are retried until the timeout.
         """
-        self.data = wait_for_job(
-            lambda: self._client._get_job_data(self.job_id),
+        data = wait_for_job(
+            lambda deadline: self._client._get_job_data(self.job_id, deadline=deadline),
             self.data,
             timeout_secs=timeout_secs,
             progress=progress,
         )
-        return self.data.status
+        assert data is not None  # it started from self.data
+        self.data = data
+        return data.status
 
     def _completed(self) -> bool:
         self.update()

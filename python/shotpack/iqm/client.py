@@ -20,8 +20,10 @@ import logging
 import os
 import platform
 import threading
+import time
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError as PydanticValidationError
@@ -32,7 +34,10 @@ from shotpack.iqm.circuit_job import CircuitJob
 from shotpack.iqm.errors import (
     CircuitValidationError,
     ClientConfigurationError,
+    ConnectionFailedError,
     InternalSystemError,
+    OperationTimeoutError,
+    ShotpackError,
 )
 from shotpack.iqm.models import (
     CalibrationSet,
@@ -56,7 +61,13 @@ from shotpack.iqm.models import (
     Status,
 )
 from shotpack.iqm.protobuf import ProtobufDecodeError, decode_channel_properties
-from shotpack.iqm.transport import RetryPolicy, Transport, normalize_url
+from shotpack.iqm.transport import (
+    KEYED_SUBMIT_RETRY_STATUSES,
+    RETRY_STATUSES,
+    RetryPolicy,
+    Transport,
+    normalize_url,
+)
 from shotpack.iqm.validation import (
     validate_circuit,
     validate_circuit_instructions,
@@ -73,6 +84,16 @@ logger = logging.getLogger("shotpack.iqm")
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 """Default per-request read timeout; ``IQM_CLIENT_REQUESTS_TIMEOUT`` overrides it."""
+
+DEFAULT_CALIBRATION_TTL_SECONDS = 60.0
+"""How long the id of the server's default calibration set is trusted before it is asked again."""
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+"""Request header carrying a submission's key; a server that honours it echoes it back."""
+
+IDEMPOTENCY_SUPPORT_HEADER = "Idempotency-Key-Support"
+"""Response header by which a server advertises that it honours ``Idempotency-Key`` on job
+submission (value ``true``); read from the quantum-computer listing fetched at construction."""
 
 JobId = uuid.UUID | str
 
@@ -160,16 +181,21 @@ class IQMClient:
         self._sqa: StaticQuantumArchitecture | None = None
         self._dqa_cache: dict[uuid.UUID, DynamicQuantumArchitecture] = {}
         self._feedback_groups: tuple[frozenset[str], ...] | None = None
+        # (id of the server's default calibration set, time.monotonic() when it was learnt)
+        self._default_cal: tuple[uuid.UUID, float] | None = None
+        self.default_calibration_ttl = DEFAULT_CALIBRATION_TTL_SECONDS
+        """Seconds the default calibration set's id is trusted by :meth:`submit_circuits`."""
+        self._keys_honoured = False
         self._qc = self._resolve_quantum_computer(qc)
 
     # --- configuration -----------------------------------------------------------------------
 
     def _resolve_quantum_computer(self, wanted: str | None) -> QuantumComputer:
-        listing = _parse(
-            QuantumComputerList,
-            self._transport.request("GET", "quantum-computers"),
-            "quantum computer list",
+        response = self._transport.request("GET", "quantum-computers")
+        self._keys_honoured = (
+            response.headers.get(IDEMPOTENCY_SUPPORT_HEADER, "").strip().lower() == "true"
         )
+        listing = _parse(QuantumComputerList, response, "quantum computer list")
         qcs = listing.quantum_computers
         names = ", ".join(q.alias for q in qcs) or "(none)"
         if wanted is None:
@@ -199,6 +225,14 @@ class IQMClient:
     def quantum_computer_name(self) -> str:
         """Human-readable name: the display name if the server gave one, else the alias."""
         return self._qc.display_name or self._qc.alias
+
+    @property
+    def idempotent_submission(self) -> bool:
+        """Whether the server honours ``Idempotency-Key`` on submission, so a submit whose
+        outcome is unknown (timeout, lost connection, 5xx) can be repeated without creating a
+        second job. Learnt from the server's advertisement at construction and from the echo
+        of the key on every successful submit."""
+        return self._keys_honoured
 
     @property
     def user_agent(self) -> str:
@@ -271,7 +305,8 @@ class IQMClient:
 
         Results are cached by calibration set id; ``None`` (the server's current default)
         always asks the server, since the default may change, and caches the answer under the
-        id it returns.
+        id it returns (:meth:`submit_circuits` instead reuses the default's id for
+        ``default_calibration_ttl`` seconds).
 
         Args:
             calibration_set_id: the set, or ``None`` for the current default.
@@ -295,7 +330,41 @@ class IQMClient:
         )
         with self._lock:
             self._dqa_cache[dqa.calibration_set_id] = dqa
+            if cal_id is None:
+                self._default_cal = (dqa.calibration_set_id, time.monotonic())
         return dqa
+
+    def _submit_architecture(self, cal_id: uuid.UUID | None) -> DynamicQuantumArchitecture:
+        """The architecture a submission is validated against, with as few requests as correct.
+
+        An explicit calibration set never changes, so its architecture is cached by id for
+        good. The default set can change on the server at any time; its id is reused for
+        ``default_calibration_ttl`` seconds, and forgotten earlier when a job's status shows
+        that the server compiled with a set the client has not seen (see ``_get_job_data``),
+        which is what happens right after the default changes. The server validates every
+        job again, so a stale default costs at most a job failed with the server's message.
+        """
+        if cal_id is not None:
+            return self.get_dynamic_quantum_architecture(cal_id)
+        with self._lock:
+            known = self._default_cal
+            hit = None
+            if known is not None and time.monotonic() - known[1] < self.default_calibration_ttl:
+                hit = self._dqa_cache.get(known[0])
+        if hit is not None:
+            return hit
+        return self.get_dynamic_quantum_architecture(None)
+
+    def _note_calibration(self, calibration_set_id: uuid.UUID | None) -> None:
+        """Forget the default set's id when a job ran with a set the client has never seen."""
+        if calibration_set_id is None:
+            return
+        with self._lock:
+            if self._default_cal is not None and calibration_set_id not in self._dqa_cache:
+                logger.debug(
+                    "calibration set %s is new; the default may have changed", calibration_set_id
+                )
+                self._default_cal = None
 
     def _observation_set(
         self, calibration_set_id: uuid.UUID | str | None, suffix: str, what: str
@@ -415,7 +484,7 @@ class IQMClient:
                 )
             validate_circuit(c, index=i)
         cal_id = None if calibration_set_id is None else _as_uuid(calibration_set_id)
-        dqa = self.get_dynamic_quantum_architecture(cal_id)
+        dqa = self._submit_architecture(cal_id)
         validate_qubit_mapping(dqa, circuits, qubit_mapping)
         validate_circuit_instructions(
             dqa, circuits, qubit_mapping, move_validation=options.move_gate_validation
@@ -429,29 +498,129 @@ class IQMClient:
         )
 
     def submit_run_request(
-        self, run_request: PostJobsRequest, use_timeslot: bool = False
+        self,
+        run_request: PostJobsRequest,
+        use_timeslot: bool = False,
+        *,
+        idempotency_key: str | None = None,
     ) -> CircuitJob:
-        """Submits a run request (``POST jobs/{qc}/circuit``).
+        """Submits a run request (``POST jobs/{qc}/circuit``) with an idempotency key.
 
-        The submit is not retried once it may have reached the server (so a job is never
-        created twice); it is retried when the connection could not be opened or the server
-        answered 429/503.
+        Every submission carries an ``Idempotency-Key`` header (a fresh UUID4 unless
+        ``idempotency_key`` is given), the same on each of its retries. Against a server that
+        honours keys (:attr:`idempotent_submission`) a submit whose outcome is unknown (read
+        timeout, dropped or truncated response, 429/500/502/503/504) is retried with backoff: the
+        server answers a key it has seen with the job it already created, so no job is lost
+        or duplicated. Against any other server the submit is repeated only when it certainly
+        did not arrive (connection refused, 429/503); otherwise the error says that the job
+        may exist and how to find it.
+
+        Args:
+            run_request: the request, e.g. from :meth:`create_run_request`.
+            use_timeslot: submit to the timeslot queue.
+            idempotency_key: reuse the key of an earlier attempt whose outcome is unknown (it
+                is in that attempt's error message) to get its job instead of a new one.
 
         Returns:
-            The created job.
+            The created (or, for a key the server has seen, the existing) job.
+
+        Raises:
+            ConnectionFailedError, OperationTimeoutError, ShotpackError: the submit failed;
+                when the job may exist, the message gives the key, the time, the circuit
+                names and shots, and the exception has the attributes ``idempotency_key``,
+                ``submitted_at`` and ``circuit_names``.
+
+        Example:
+            >>> request = client.create_run_request([circuit], shots=10)  # doctest: +SKIP
+            >>> job = client.submit_run_request(request)  # doctest: +SKIP
         """
         body = run_request.model_dump_json().encode("utf-8")
         if os.environ.get("IQM_CLIENT_DEBUG") == "1":
             logger.info("submitting job definition: %s", body.decode("utf-8"))
-        resp = self._transport.request(
-            "POST",
-            f"jobs/{self.quantum_computer}/circuit",
-            params={"use_timeslot": bool(use_timeslot)},
-            body=body,
-            idempotent=False,
-        )
+        key = idempotency_key or str(uuid.uuid4())
+        if not key.isascii() or not key.isprintable() or not 0 < len(key) <= 255:
+            raise ValueError("idempotency_key must be 1-255 printable ASCII characters")
+        submitted_at = datetime.now(timezone.utc)
+        honoured = self._keys_honoured
+        try:
+            resp = self._transport.request(
+                "POST",
+                f"jobs/{self.quantum_computer}/circuit",
+                params={"use_timeslot": bool(use_timeslot)},
+                body=body,
+                idempotent=honoured,
+                headers={IDEMPOTENCY_KEY_HEADER: key},
+                retry_statuses=KEYED_SUBMIT_RETRY_STATUSES if honoured else RETRY_STATUSES,
+            )
+        except ShotpackError as exc:
+            raise self._uncertain_submit(exc, key, submitted_at, run_request, honoured) from None
+        if resp.headers.get(IDEMPOTENCY_KEY_HEADER) != key:
+            if self._keys_honoured:
+                logger.warning(
+                    "the server did not echo the Idempotency-Key of a submit; later submits "
+                    "whose outcome is unknown will not be retried"
+                )
+            self._keys_honoured = False
+        else:
+            self._keys_honoured = True
         data: JobData = _parse(JobData, resp, "job")
         return CircuitJob(self, data, payload=run_request)
+
+    def _uncertain_submit(
+        self,
+        exc: ShotpackError,
+        key: str,
+        submitted_at: datetime,
+        run_request: PostJobsRequest,
+        honoured: bool,
+    ) -> ShotpackError:
+        """``exc``, or for an outcome that may have created a job, the same class with a
+        message that says so and what identifies the job."""
+        status = exc.status_code or 0
+        if isinstance(exc, ConnectionFailedError):
+            # Without key support only a send that may have arrived ends the retries early.
+            may_exist = honoured or "may have arrived" in exc.message
+        elif isinstance(exc, OperationTimeoutError):
+            may_exist = honoured or not exc.message.startswith("Could not connect")
+        elif honoured:
+            # An earlier attempt may have timed out after reaching the server.
+            may_exist = status >= 500 or status == 429
+        else:
+            # 503 (and 429) say the server refused without acting on the request.
+            may_exist = status >= 500 and status != 503
+        if not may_exist:
+            return exc
+        names = [
+            c.name if isinstance(c, Circuit) else f"<QIR {i}>"
+            for i, c in enumerate(run_request.circuits)
+        ]
+        shown = ", ".join(repr(n) for n in names[:10]) + (
+            f", ... ({len(names)} circuits)" if len(names) > 10 else ""
+        )
+        when = submitted_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+        if honoured:
+            advice = (
+                f"Submit the same request again with idempotency_key={key!r} to get that job "
+                "(or create it) without a duplicate."
+            )
+        else:
+            advice = (
+                "The server did not say it honours Idempotency-Key, so the request was not "
+                "repeated (that could run the circuits twice). List your jobs on the server "
+                "(e.g. its job list or web UI) and look for one created at that time, or, if "
+                f"the server keeps keys, submit again with idempotency_key={key!r}."
+            )
+        message = (
+            f"{exc.message}. The job may have been created on the server: submitted at {when} "
+            f"to {self.root_url} ({self.quantum_computer}) with Idempotency-Key {key}, "
+            f"circuits [{shown}], shots={run_request.shots}. {advice}"
+        )
+        out = type(exc)(message, error_code=exc.error_code, status_code=exc.status_code)
+        # Machine-readable copies of what the message says, for callers that recover.
+        setattr(out, "idempotency_key", key)  # noqa: B010
+        setattr(out, "submitted_at", submitted_at)  # noqa: B010
+        setattr(out, "circuit_names", names)  # noqa: B010
+        return out
 
     def submit_circuits(
         self,
@@ -462,11 +631,18 @@ class IQMClient:
         shots: int = 1,
         options: CircuitCompilationOptions | None = None,
         use_timeslot: bool = False,
+        idempotency_key: str | None = None,
     ) -> CircuitJob:
-        """Validates and submits a batch of circuits; see :meth:`create_run_request`.
+        """Validates and submits a batch of circuits; see :meth:`create_run_request` and
+        :meth:`submit_run_request` (idempotency key, retries).
+
+        The default calibration's architecture is fetched at most once per
+        ``default_calibration_ttl`` seconds (or when a job shows the default changed).
 
         Args:
             use_timeslot: submit to the timeslot queue instead of the on-demand queue.
+            idempotency_key: the key of an earlier submission whose outcome is unknown;
+                ``None`` generates a fresh one.
 
         Returns:
             The created job; its ``job_id`` queries status and results.
@@ -478,12 +654,18 @@ class IQMClient:
             shots=shots,
             options=options,
         )
-        return self.submit_run_request(request, use_timeslot=use_timeslot)
+        return self.submit_run_request(
+            request, use_timeslot=use_timeslot, idempotency_key=idempotency_key
+        )
 
     # --- jobs ----------------------------------------------------------------------------------
 
-    def _get_job_data(self, job_id: JobId) -> JobData:
-        out: JobData = _parse(JobData, self._get(f"jobs/{_as_uuid(job_id)}"), "job")
+    def _get_job_data(self, job_id: JobId, *, deadline: float | None = None) -> JobData:
+        out: JobData = _parse(
+            JobData, self._get(f"jobs/{_as_uuid(job_id)}", deadline=deadline), "job"
+        )
+        if out.compilation is not None:
+            self._note_calibration(out.compilation.calibration_set_id)
         return out
 
     def get_job(self, job_id: JobId) -> CircuitJob:

@@ -138,8 +138,8 @@ class IQMJob:
         self._job_id = str(cj.job_id)
         self._data = cj.data
 
-    def _fetch(self) -> JobData:
-        self._data = self._client._get_job_data(self.job_id())
+    def _fetch(self, deadline: float | None = None) -> JobData:
+        self._data = self._client._get_job_data(self.job_id(), deadline=deadline)
         return self._data
 
     def _current(self, refresh: bool = True) -> JobData:
@@ -223,11 +223,12 @@ class IQMJob:
         if limit is None:
             limit = DEFAULT_TIMEOUT_SECONDS
         show = progress_default() if progress is None else progress
-        data = wait_for_job(
-            self._fetch, self._current(refresh=False), timeout_secs=limit, progress=show
-        )
-        self._data = data
-        if not data.status.is_terminal:
+        # With nothing known yet, the first fetch is part of the wait (slow polls are retried).
+        self.job_id()
+        data = wait_for_job(self._fetch, self._data, timeout_secs=limit, progress=show)
+        if data is not None:
+            self._data = data
+        if data is None or not data.status.is_terminal:
             raise OperationTimeoutError(f"The job {self._job_id} didn't finish in {limit} seconds.")
         return _FROM_SERVER[data.status]
 

@@ -41,7 +41,7 @@ from shotpack.iqm.errors import (
 )
 from shotpack.iqm.models import PostJobsRequest
 from shotpack.server.faults import Fault
-from shotpack.server.jobs import JobConflict, UnknownJob
+from shotpack.server.jobs import IdempotencyKeyReused, JobConflict, UnknownJob
 
 if TYPE_CHECKING:
     from shotpack.server.local import LocalServer
@@ -126,6 +126,18 @@ class ApiHTTPServer(ThreadingHTTPServer):
 
 
 _SEG = r"[^/]+"
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+"""Request header of a submission's key (echoed on the submit response); see docs/server.md."""
+
+
+def _advertise_idempotency(owner: LocalServer, obj: Any) -> _Response:
+    """A JSON response that tells clients ``Idempotency-Key`` is honoured on job submission
+    (the listing every client fetches first, so they know before their first submit)."""
+    response = _json(obj)
+    if owner.jobs.idempotency_keys.enabled:
+        response.headers = {"Idempotency-Key-Support": "true"}
+    return response
 
 
 class ApiHandler(BaseHTTPRequestHandler):
@@ -397,7 +409,8 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _quantum_computers(self, body: bytes) -> _Response:
         owner = self.server.owner
-        return _json(
+        return _advertise_idempotency(
+            owner,
             {
                 "quantum_computers": [
                     {
@@ -407,7 +420,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                         "proxy_path": None,
                     }
                 ]
-            }
+            },
         )
 
     def _health(self, body: bytes, qc: str) -> _Response:
@@ -514,7 +527,32 @@ class ApiHandler(BaseHTTPRequestHandler):
                 f"server's limit of {owner.max_total_shots}",
                 error_code="validation_error",
             )
-        return _json(owner.jobs.submit(body, request))
+        return self._submit_job(body, request)
+
+    def _submit_job(self, body: bytes, request: PostJobsRequest) -> _Response:
+        """Create the job, or with an ``Idempotency-Key`` header seen before, return the job
+        that key created (same status and body as a fresh submit; the key is echoed back and
+        ``Idempotent-Replayed: true`` marks the replay)."""
+        jobs = self.server.owner.jobs
+        key = self.headers.get(IDEMPOTENCY_KEY)
+        if key is None or not jobs.idempotency_keys.enabled:
+            return _json(jobs.submit(body, request))
+        if not 0 < len(key) <= 255 or not key.isascii() or not key.isprintable():
+            raise InvalidOperationError(
+                f"the {IDEMPOTENCY_KEY} header must be 1-255 printable ASCII characters",
+                error_code="bad_request",
+            )
+        try:
+            data, created = jobs.submit_once(key, body, request)
+        except IdempotencyKeyReused as exc:
+            raise ValidationError(str(exc), error_code="idempotency_key_reused") from None
+        except JobConflict as exc:
+            raise ConflictError(str(exc), error_code="idempotency_key_conflict") from None
+        response = _json(data)
+        response.headers = {IDEMPOTENCY_KEY: key}
+        if not created:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
 
     def _submit_run(self, body: bytes, qc: str) -> _Response:
         self._qc(qc)

@@ -21,11 +21,12 @@ submission order, so a seeded server gives reproducible results.
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -50,7 +51,15 @@ from shotpack.server.simulator import (
     simulate_circuit,
 )
 
-__all__ = ["Job", "JobConflict", "JobQueue", "JobStatus", "UnknownJob"]
+__all__ = [
+    "IdempotencyKeyReused",
+    "IdempotencyKeys",
+    "Job",
+    "JobConflict",
+    "JobQueue",
+    "JobStatus",
+    "UnknownJob",
+]
 
 logger = logging.getLogger("shotpack.server")
 
@@ -78,6 +87,79 @@ class UnknownJob(LookupError):
 
 class JobConflict(RuntimeError):
     """The operation does not fit the job's status (HTTP 409)."""
+
+
+class IdempotencyKeyReused(ValueError):
+    """An idempotency key came back with a different request body (HTTP 422)."""
+
+
+class IdempotencyKeys:
+    """A bounded map from submission idempotency key to the job it created.
+
+    A key remembers the SHA-256 of the body it came with, so a retry (same key, same body) is
+    recognised and a reused key with another body is refused. The oldest keys are forgotten
+    first beyond ``max_keys`` and after ``max_age`` seconds: a client retries within minutes,
+    and the bound keeps memory flat however many keys arrive (about 200 bytes a key).
+
+    Args:
+        max_keys: keys kept at most.
+        max_age: seconds a key is kept.
+
+    Attributes:
+        enabled: when False the server ignores the header and does not advertise support,
+            like a server without the feature (for testing clients against one).
+
+    Example:
+        >>> keys = IdempotencyKeys(max_keys=2)
+        >>> keys.lookup("k", b"{}") is None
+        True
+        >>> keys.remember("k", b"{}", uuid.UUID(int=1))
+        >>> keys.lookup("k", b"{}")
+        UUID('00000000-0000-0000-0000-000000000001')
+    """
+
+    def __init__(self, max_keys: int = 10_000, max_age: float = 24 * 3600.0) -> None:
+        self.max_keys = max_keys
+        self.max_age = max_age
+        self.enabled = True
+        self._keys: OrderedDict[str, tuple[bytes, uuid.UUID, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _expire(self) -> None:
+        cutoff = time.monotonic() - self.max_age
+        while self._keys and (
+            len(self._keys) > self.max_keys or next(iter(self._keys.values()))[2] < cutoff
+        ):
+            self._keys.popitem(last=False)
+
+    def lookup(self, key: str, body: bytes) -> uuid.UUID | None:
+        """The job created with ``key``, or None for a key not seen (or forgotten).
+
+        Raises:
+            IdempotencyKeyReused: the key was seen with a different body.
+        """
+        self._expire()
+        entry = self._keys.get(key)
+        if entry is None:
+            return None
+        if entry[0] != hashlib.sha256(body).digest():
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {key!r} was already used for job {entry[1]} with a different "
+                "request body; use a new key for a new submission"
+            )
+        return entry[1]
+
+    def job_for(self, key: str) -> uuid.UUID | None:
+        """The job ``key`` created, if the key is still remembered (no body check)."""
+        entry = self._keys.get(key)
+        return None if entry is None else entry[1]
+
+    def remember(self, key: str, body: bytes, job_id: uuid.UUID) -> None:
+        """Record that ``key`` (with ``body``) created ``job_id``."""
+        self._keys[key] = (hashlib.sha256(body).digest(), job_id, time.monotonic())
+        self._expire()
 
 
 def _now() -> str:
@@ -185,6 +267,8 @@ class JobQueue:
         self._running = False
         self._paused = {"compilation": False, "execution": False}
         self._threads: list[threading.Thread] = []
+        self.idempotency_keys = IdempotencyKeys()
+        """Submission keys seen recently (see :meth:`submit_once`)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -243,6 +327,37 @@ class JobQueue:
             self._cond.notify_all()
             logger.info("job %s created: %d circuit(s)", job.id, len(request.circuits))
             return job.to_json(self._queue_position(job))
+
+    def submit_once(
+        self, key: str, payload: bytes, request: PostJobsRequest
+    ) -> tuple[dict[str, Any], bool]:
+        """:meth:`submit` with an idempotency key: a key seen before (with the same body)
+        returns the job it created instead of a new one.
+
+        The lookup and the creation happen under one lock, so concurrent retries of one
+        submission (a client that timed out while its first request was still being served)
+        create one job between them.
+
+        Returns:
+            The job's ``JobData`` and whether it was created now (False: a replay).
+
+        Raises:
+            IdempotencyKeyReused: the key came before with a different body.
+            JobConflict: the key's job has since been deleted or evicted.
+        """
+        with self._cond:
+            existing = self.idempotency_keys.lookup(key, payload)
+            if existing is not None:
+                job = self._jobs.get(existing)
+                if job is None:
+                    raise JobConflict(
+                        f"Idempotency-Key {key!r} created job {existing}, which no longer "
+                        "exists on the server (deleted or evicted)"
+                    )
+                return job.to_json(self._queue_position(job)), False
+            data = self.submit(payload, request)
+            self.idempotency_keys.remember(key, payload, uuid.UUID(data["id"]))
+            return data, True
 
     def get(self, job_id: uuid.UUID) -> dict[str, Any]:
         """The job's ``JobData``."""
