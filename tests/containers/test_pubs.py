@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter as QParameter
 from qiskit.primitives.containers import EstimatorPub as QEstimatorPub
 
-from qiskit import QuantumCircuit
 from shotpack.containers.bindings_array import BindingsArray
 from shotpack.containers.estimator_pub import EstimatorPub
 from shotpack.containers.sampler_pub import SamplerPub

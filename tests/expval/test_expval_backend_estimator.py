@@ -9,12 +9,12 @@ single-term observables, where both are ``sqrt((1 - ev**2) / shots)``.
 from __future__ import annotations
 
 import numpy as np
+from qiskit import QuantumCircuit
 from qiskit.primitives import BackendEstimatorV2
 from qiskit.primitives import BitArray as QBitArray
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.quantum_info import SparsePauliOp
 
-from qiskit import QuantumCircuit
 from shotpack.containers.bit_array import BitArray
 from shotpack.expval.evaluate import evaluate_estimator
 from shotpack.expval.plan import plan_measurements

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.primitives import BitArray as QiskitBitArray
 
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from shotpack import DataBin, measurements_to_data_bin, parse_measurements
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(

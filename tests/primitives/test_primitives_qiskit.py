@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("qiskit")
 
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from qiskit.circuit import Parameter as QiskitParameter
 from qiskit.primitives import StatevectorEstimator
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit.transpiler import CouplingMap
 
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from shotpack import Estimator, Sampler
 from shotpack.iqm.backend import IQMBackend
 from shotpack.iqm.client import IQMClient

@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("qiskit")
 
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from qiskit.circuit import Parameter as QiskitParameter
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Operator
 from qiskit.transpiler import CouplingMap
 
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from shotpack.circuit.parameters import Parameter, ParameterExpression
 from shotpack.qiskit import (
     QISKIT_QUBITS_KEY,

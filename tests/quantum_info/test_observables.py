@@ -255,9 +255,8 @@ def test_apply_layout_matches_qiskit(data):
 
 
 def test_apply_layout_with_a_transpile_layout_matches_qiskit():
-    from qiskit.transpiler import CouplingMap
-
     from qiskit import QuantumCircuit, transpile
+    from qiskit.transpiler import CouplingMap
 
     qc = QuantumCircuit(3)
     qc.h(0)
