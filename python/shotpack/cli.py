@@ -113,6 +113,21 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-qubits", type=_int_in(1), default=20, help="largest statevector (qubits) per circuit"
     )
+    # Memory and connection limits (docs/server.md lists them all); defaults as in LocalServer.
+    limits = p.add_argument_group("limits")
+    for flag, kind, default, text in (
+        ("--max-total-shots", _int_in(1), 50_000_000, "largest circuits x shots per job"),
+        ("--max-connections", _int_in(1), 64, "connections served at once (more get 503)"),
+        ("--idle-timeout", _seconds, 15.0, "seconds an idle connection is kept"),
+        ("--request-timeout", _seconds, 30.0, "seconds to receive a request's headers and body"),
+        ("--max-json-depth", _int_in(1), 64, "deepest JSON nesting accepted"),
+        ("--max-request-log", _int_in(1), 10_000, "requests kept in the request log"),
+        ("--max-job-result-bytes", _int_in(1), 32 << 20, "largest estimated result of a job"),
+        ("--max-stored-bytes", _int_in(1), 64 << 20, "memory budget for jobs and results"),
+        ("--max-retained-jobs", _int_in(0), 1000, "finished jobs kept"),
+        ("--job-retention", _seconds, 3600.0, "seconds a finished job is kept"),
+    ):
+        limits.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")
     p.add_argument(
         "-v", "--verbose", action="count", default=0, help="log jobs (-vv: every request)"
     )
@@ -141,6 +156,16 @@ def _run_serve(args: argparse.Namespace) -> int:
             max_body_bytes=args.max_body_bytes,
             max_shots=args.max_shots,
             max_qubits=args.max_qubits,
+            max_total_shots=args.max_total_shots,
+            max_connections=args.max_connections,
+            idle_timeout=args.idle_timeout,
+            request_timeout=args.request_timeout,
+            max_json_depth=args.max_json_depth,
+            max_request_log=args.max_request_log,
+            max_job_result_bytes=args.max_job_result_bytes,
+            max_stored_bytes=args.max_stored_bytes,
+            max_retained_jobs=args.max_retained_jobs,
+            job_retention=args.job_retention,
         )
         server.start()
     except (ValueError, OSError) as exc:

@@ -26,7 +26,6 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -41,7 +40,7 @@ from shotpack.iqm.validation import (
     validate_qubit_mapping,
 )
 from shotpack.server.architecture import Architecture
-from shotpack.server.artifacts import encode_counts, encode_measurements
+from shotpack.server.artifacts import MeasurementsBody, encode_counts
 from shotpack.server.simulator import (
     CircuitResult,
     NativeOp,
@@ -50,7 +49,17 @@ from shotpack.server.simulator import (
     simulate_circuit,
 )
 
-__all__ = ["Job", "JobConflict", "JobQueue", "JobStatus", "UnknownJob"]
+__all__ = [
+    "EvictedJob",
+    "Job",
+    "JobConflict",
+    "JobQueue",
+    "JobStatus",
+    "JobStoreFull",
+    "ResultTooLarge",
+    "UnknownJob",
+    "estimate_result_bytes",
+]
 
 logger = logging.getLogger("shotpack.server")
 
@@ -78,6 +87,57 @@ class UnknownJob(LookupError):
 
 class JobConflict(RuntimeError):
     """The operation does not fit the job's status (HTTP 409)."""
+
+
+class EvictedJob(UnknownJob):
+    """The job existed but was evicted to bound the server's memory.
+
+    Answered with HTTP 404 and ``error_code`` ``job_evicted``.
+    """
+
+
+class ResultTooLarge(ValueError):
+    """A job's estimated result exceeds the per-job limit (HTTP 422)."""
+
+
+class JobStoreFull(RuntimeError):
+    """Unfinished jobs fill the job store's memory budget (HTTP 503)."""
+
+
+#: Tombstones of evicted jobs kept, so a request for one says it was evicted.
+_MAX_TOMBSTONES = 10_000
+
+
+def estimate_result_bytes(request: PostJobsRequest) -> int:
+    """Upper bound of the memory a job's results take on the server.
+
+    Per circuit and shot, every ``measure`` of ``k`` qubits stores ``k`` bytes of bits (the
+    measurements artifact is streamed, not stored); the counts artifact, kept once encoded, holds
+    at most ``min(shots, 2**width)`` entries of about ``width + 12`` bytes.
+
+    Args:
+        request: The parsed submission.
+
+    Returns:
+        The estimate in bytes.
+
+    Example:
+        >>> from shotpack.iqm.models import Circuit, Instruction
+        >>> m = Instruction(name="measure", locus=("QB1", "QB2"), args={"key": "m"})
+        >>> estimate_result_bytes(PostJobsRequest(circuits=[Circuit(name="c", instructions=[m])],
+        ...                                       shots=1000))
+        2056
+    """
+    total = 0
+    shots = request.shots
+    for circuit in request.circuits:
+        if isinstance(circuit, str):
+            continue
+        widths = [len(inst.locus) for inst in circuit.instructions if inst.name == "measure"]
+        width = sum(widths)
+        total += shots * width
+        total += min(shots, 1 << min(width, 62)) * (width + 12) if widths else 0
+    return total
 
 
 def _now() -> str:
@@ -151,7 +211,12 @@ class JobQueue:
         max_qubits: Largest statevector the simulator may use.
         max_state_bytes: Memory budget of one simulation.
         max_retained_jobs: Finished jobs kept (with their results); the oldest finished jobs
-            beyond this number are forgotten (``GET`` then answers 404).
+            beyond this number are evicted (``GET`` then answers 404 ``job_evicted``).
+        max_job_result_bytes: Largest :func:`estimate_result_bytes` of one job (else
+            :class:`ResultTooLarge` at admission).
+        max_stored_bytes: Budget of the job store (payloads, results, encoded artifacts); the
+            oldest finished jobs are evicted to stay within it.
+        job_retention: Seconds a finished job is kept before eviction.
 
     Example:
         >>> from shotpack.server.architecture import Architecture
@@ -169,9 +234,27 @@ class JobQueue:
         max_qubits: int = 20,
         max_state_bytes: int = 1 << 30,
         max_retained_jobs: int = 1000,
+        max_job_result_bytes: int = 32 << 20,
+        max_stored_bytes: int = 64 << 20,
+        job_retention: float = 3600.0,
     ) -> None:
+        if max_job_result_bytes > max_stored_bytes:
+            raise ValueError(
+                f"max_job_result_bytes ({max_job_result_bytes}) must not exceed max_stored_bytes "
+                f"({max_stored_bytes})"
+            )
         self.architecture = architecture
         self.max_retained_jobs = max_retained_jobs
+        self.max_job_result_bytes = max_job_result_bytes
+        self.max_stored_bytes = max_stored_bytes
+        self.job_retention = job_retention
+        self._finished_at: dict[uuid.UUID, float] = {}
+        self._estimates: dict[uuid.UUID, int] = {}
+        self._tombstones: dict[uuid.UUID, str] = {}
+        self._last_expiry = 0.0
+        # One artifact encoding at a time: the transient copies of two big encodings at once
+        # would double the peak memory.
+        self._encode_lock = threading.Lock()
         self.dqa = DynamicQuantumArchitecture.model_validate(architecture.dqa())
         self.job_delay = job_delay
         self.max_qubits = max_qubits
@@ -255,19 +338,19 @@ class JobQueue:
         with self._cond:
             return self._job(job_id).payload
 
-    def artifact(self, job_id: uuid.UUID, kind: str) -> bytes:
+    def artifact(self, job_id: uuid.UUID, kind: str) -> bytes | MeasurementsBody:
         """A result artifact body (``measurements`` or ``measurement_counts``).
+
+        The measurements body is returned as a :class:`MeasurementsBody`, encoded while it is
+        sent (it would be about three times the size of the stored bits); the counts body is
+        encoded once and kept.
 
         Raises:
             UnknownJob: No such job, or the job has no such artifact (not completed).
         """
-        encoders: dict[str, Callable[[list[CircuitResult]], bytes]] = {
-            "measurements": encode_measurements,
-            "measurement_counts": encode_counts,
-        }
         with self._cond:
             job = self._job(job_id)
-            if kind not in encoders:
+            if kind not in ("measurements", "measurement_counts"):
                 raise UnknownJob(f"job {job_id} has no artifact of type {kind!r}")
             if job.status != JobStatus.COMPLETED or job.results is None:
                 raise UnknownJob(
@@ -275,11 +358,18 @@ class JobQueue:
                 )
             cached = job.artifact_cache.get(kind)
             results = job.results
+        if kind == "measurements":
+            return MeasurementsBody(results)
         if cached is None:
-            # Encode outside the lock; two concurrent first requests both encode, harmlessly.
-            cached = encoders[kind](results)
-            with self._cond:
-                job.artifact_cache[kind] = cached
+            # Encode outside the job lock, one encoding at a time: two large encodings at once
+            # would double the transient memory.
+            with self._encode_lock:
+                cached = job.artifact_cache.get(kind)
+                if cached is None:
+                    cached = encode_counts(results)
+                    with self._cond:
+                        job.artifact_cache[kind] = cached
+                        self._enforce_budget()
         return cached
 
     def cancel(self, job_id: uuid.UUID) -> None:
@@ -312,6 +402,8 @@ class JobQueue:
                 if job.status == JobStatus.WAITING:
                     self._finish_cancel(job)
             del self._jobs[job_id]
+            self._finished_at.pop(job_id, None)
+            self._estimates.pop(job_id, None)
             self._cond.notify_all()
 
     def counts(self) -> dict[str, int]:
@@ -325,15 +417,117 @@ class JobQueue:
     # -- internals -------------------------------------------------------------------------
 
     def _evict(self) -> None:
-        """Forget the oldest finished jobs beyond ``max_retained_jobs`` (dicts keep insertion
-        order, so the first finished ones found are the oldest)."""
-        finished = [jid for jid, job in self._jobs.items() if job.status.terminal]
-        for jid in finished[: max(0, len(finished) - self.max_retained_jobs)]:
-            del self._jobs[jid]
+        """Evict finished jobs beyond ``max_retained_jobs``, older than ``job_retention``, or
+        over the ``max_stored_bytes`` budget (oldest first). Call with the lock held."""
+        now = time.monotonic()
+        finished = self._finished_jobs(now)
+        excess = len(finished) - self.max_retained_jobs
+        for jid in finished[: max(0, excess)]:
+            self._tombstone(jid, f"more than {self.max_retained_jobs} finished jobs are kept")
+        for jid in finished[max(0, excess) :]:
+            if now - self._finished_at[jid] <= self.job_retention:
+                break
+            self._tombstone(jid, f"finished jobs are kept for {self.job_retention:g} s")
+        self._enforce_budget()
+
+    # -- memory bounds (job store budget, eviction) ------------------------------------------
+
+    def admit(self, request: PostJobsRequest, payload_bytes: int) -> None:
+        """Check that a new job fits the memory limits, evicting old finished jobs if needed.
+
+        Args:
+            request: The parsed submission.
+            payload_bytes: Size of the submitted body (kept for ``GET jobs/{id}/payload``).
+
+        Raises:
+            ResultTooLarge: The job's estimated result exceeds ``max_job_result_bytes``.
+            JobStoreFull: Unfinished jobs leave no room for this one in ``max_stored_bytes``.
+        """
+        estimate = estimate_result_bytes(request)
+        if estimate > self.max_job_result_bytes:
+            raise ResultTooLarge(
+                f"the job's results would take about {estimate} bytes (shots x measured bits); "
+                f"the server's limit is {self.max_job_result_bytes} bytes per job: use fewer "
+                "shots, circuits or measured qubits"
+            )
+        needed = estimate + payload_bytes
+        with self._cond:
+            self._evict()
+            used = self._make_room(needed)
+            if used + needed > self.max_stored_bytes:
+                raise JobStoreFull(
+                    f"the server is busy: unfinished jobs hold {used} of its "
+                    f"{self.max_stored_bytes} bytes of job memory and this job needs about "
+                    f"{needed}; retry when some have finished"
+                )
+
+    def _finished_jobs(self, now: float) -> list[uuid.UUID]:
+        """Finished job IDs, oldest first; stamps newly finished ones with ``now``."""
+        out = []
+        for jid, job in self._jobs.items():
+            if job.status.terminal:
+                self._finished_at.setdefault(jid, now)
+                out.append(jid)
+        out.sort(key=self._finished_at.__getitem__)
+        return out
+
+    def _job_bytes(self, job: Job) -> int:
+        """Memory held for a job: payload, results (or their estimate until they exist) and
+        encoded artifacts."""
+        size = len(job.payload) + sum(len(body) for body in job.artifact_cache.values())
+        if job.results is not None:
+            size += sum(bits.nbytes for result in job.results for bits in result.bits.values())
+        elif not job.status.terminal:
+            estimate = self._estimates.get(job.id)
+            if estimate is None:
+                estimate = self._estimates[job.id] = estimate_result_bytes(job.request)
+            size += estimate
+        return size
+
+    def _make_room(self, needed: int) -> int:
+        """Evict the oldest finished jobs until ``needed`` more bytes fit the budget (or none
+        is left); returns the bytes then held."""
+        used = sum(self._job_bytes(job) for job in self._jobs.values())
+        for jid in self._finished_jobs(time.monotonic()):
+            if used + needed <= self.max_stored_bytes:
+                break
+            used -= self._job_bytes(self._jobs[jid])
+            self._tombstone(jid, f"the job store keeps at most {self.max_stored_bytes} bytes")
+        return used
+
+    def _enforce_budget(self) -> None:
+        """Evict the oldest finished jobs while the store exceeds ``max_stored_bytes``."""
+        self._make_room(0)
+
+    def _expire(self) -> None:
+        """Apply ``job_retention`` at most once a second between submissions."""
+        now = time.monotonic()
+        if now - self._last_expiry >= 1.0:
+            self._last_expiry = now
+            self._evict()
+
+    def _tombstone(self, job_id: uuid.UUID, reason: str) -> None:
+        """Evict a job, remembering why (bounded) so requests for it say so (``job_evicted``)."""
+        job = self._jobs.pop(job_id, None)
+        self._finished_at.pop(job_id, None)
+        self._estimates.pop(job_id, None)
+        if job is None:
+            return
+        self._tombstones[job_id] = reason
+        while len(self._tombstones) > _MAX_TOMBSTONES:
+            del self._tombstones[next(iter(self._tombstones))]
+        logger.info("job %s evicted: %s", job_id, reason)
 
     def _job(self, job_id: uuid.UUID) -> Job:
+        self._expire()
         job = self._jobs.get(job_id)
         if job is None:
+            reason = self._tombstones.get(job_id)
+            if reason is not None:
+                raise EvictedJob(
+                    f"job {job_id} is no longer available: it was evicted after it finished "
+                    f"({reason})"
+                )
             raise UnknownJob(f"job {job_id} does not exist")
         return job
 
@@ -455,6 +649,8 @@ class JobQueue:
                 job.status = JobStatus.COMPLETED
                 job.mark("completed")
                 logger.info("job %s completed", job.id)
+                self._estimates.pop(job.id, None)
+                self._evict()
 
     def _execute(self, job: Job) -> list[CircuitResult]:
         assert job.compiled is not None
