@@ -136,6 +136,9 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_serve(args: argparse.Namespace) -> int:
     from shotpack.server import LocalServer
+    from shotpack.server.local import return_freed_memory_promptly
+
+    return_freed_memory_promptly()  # the RSS then follows the server's memory limits
 
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")

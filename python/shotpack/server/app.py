@@ -411,6 +411,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         except ShotpackError as exc:
             self._record(method, path, exc.status_code, fault_kind)
             self._send(_error_body(exc.status_code or 400, exc.message, exc.error_code))
+            if self.close_connection:
+                self._linger()
             return
         except TimeoutError:
             self.close_connection = True

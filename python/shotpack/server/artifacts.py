@@ -24,6 +24,8 @@ from shotpack.server.simulator import CircuitResult
 __all__ = ["MeasurementsBody", "encode_counts", "encode_measurements", "encode_rows"]
 
 _ZERO = ord("0")
+#: Shots tallied at a time by :func:`circuit_counts`.
+_COUNT_BLOCK = 1 << 20
 
 
 def encode_rows(bits: np.ndarray) -> bytes:
@@ -136,6 +138,9 @@ def encode_measurements(results: Sequence[CircuitResult]) -> bytes:
 def circuit_counts(result: CircuitResult) -> dict[str, int]:
     """Histogram of one circuit's shots over the concatenated bitstrings of its keys.
 
+    Shots are tallied in blocks of :data:`_COUNT_BLOCK` rows, so the temporaries stay small
+    whatever the number of shots; outcomes come out in sorted order.
+
     Args:
         result: The circuit's measured bits.
 
@@ -144,18 +149,22 @@ def circuit_counts(result: CircuitResult) -> dict[str, int]:
     """
     if not result.keys:
         return {"": result.shots} if result.shots else {}
-    table = np.concatenate([result.bits[k] for k in result.keys], axis=1)
-    if table.shape[0] == 0:
+    shots = result.bits[result.keys[0]].shape[0]
+    if shots == 0:
         return {}
-    width = table.shape[1]
+    width = sum(result.bits[k].shape[1] for k in result.keys)
     if width == 0:
-        return {"": table.shape[0]}
-    # Distinct rows via a byte view, one string per distinct outcome (not per shot).
-    rows = np.ascontiguousarray(table + _ZERO)
-    unique, counts = np.unique(rows.view(f"S{width}").reshape(-1), return_counts=True)
-    return {
-        u.decode("ascii"): int(c) for u, c in zip(unique.tolist(), counts.tolist(), strict=True)
-    }
+        return {"": shots}
+    tally: dict[bytes, int] = {}
+    for start in range(0, shots, _COUNT_BLOCK):
+        block = [result.bits[k][start : start + _COUNT_BLOCK] for k in result.keys]
+        rows = np.concatenate(block, axis=1)
+        rows += _ZERO
+        # Distinct rows via a byte view, one entry per distinct outcome (not per shot).
+        unique, counts = np.unique(rows.view(f"S{width}").reshape(-1), return_counts=True)
+        for u, c in zip(unique.tolist(), counts.tolist(), strict=True):
+            tally[u] = tally.get(u, 0) + c
+    return {u.decode("ascii"): tally[u] for u in sorted(tally)}
 
 
 def encode_counts(results: Sequence[CircuitResult]) -> bytes:

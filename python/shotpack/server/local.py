@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import logging
 import threading
@@ -16,9 +17,33 @@ from shotpack.server.architecture import Architecture
 from shotpack.server.faults import FaultPlan, truncate_path
 from shotpack.server.jobs import JobQueue
 
-__all__ = ["LocalServer"]
+__all__ = ["LocalServer", "return_freed_memory_promptly"]
 
 logger = logging.getLogger("shotpack.server")
+
+
+def return_freed_memory_promptly(threshold: int = 1 << 20) -> bool:
+    """Make glibc's malloc give blocks of ``threshold`` bytes or more back to the OS on free.
+
+    By default glibc raises its mmap threshold (up to 32 MiB) after large frees, so the big
+    temporary arrays of a simulation end up in heaps that keep their pages: the process's RSS
+    then grows past what the server's limits hold. A fixed threshold maps each large array on
+    its own and unmaps it when freed. ``shotpack serve`` calls this at start-up; it affects the
+    whole process, so :class:`LocalServer` does not.
+
+    Args:
+        threshold: Allocation size from which blocks are mapped individually.
+
+    Returns:
+        True if the setting was applied (glibc), False otherwise (no change).
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_mmap_threshold = -3  # from glibc's malloc.h
+    return bool(mallopt(ctypes.c_int(m_mmap_threshold), ctypes.c_int(threshold)))
 
 
 class LocalServer:
