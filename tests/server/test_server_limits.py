@@ -341,3 +341,21 @@ def test_streamed_measurements_and_blockwise_counts_match_direct_encodings():
     counts = circuit_counts(result)
     assert sum(counts.values()) == shots and list(counts) == sorted(counts)
     assert counts["0000"] == int(np.all(rows == ord("0"), axis=1).sum())
+
+
+def test_serve_flags_for_the_limits_are_checked(capsys):
+    from shotpack.cli import main
+
+    for argv in (["--max-connections", "0"], ["--max-json-depth", "-1"], ["--idle-timeout", "x"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", *argv])
+        assert exit_info.value.code == 2
+    assert "--max-stored-bytes" in _serve_help(capsys)
+
+
+def _serve_help(capsys) -> str:
+    from shotpack.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    return capsys.readouterr().out

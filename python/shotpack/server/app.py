@@ -779,18 +779,19 @@ class ApiHandler(BaseHTTPRequestHandler):
                 f"shots must be at most {owner.max_shots}, got {request.shots}",
                 error_code="validation_error",
             )
-        if len(request.circuits) * request.shots > owner.max_total_shots:
-            raise ValidationError(
-                f"circuits x shots = {len(request.circuits) * request.shots} exceeds the "
-                f"server's limit of {owner.max_total_shots}",
-                error_code="validation_error",
-            )
+        # Memory limits (may evict old finished jobs to make room), then the cheap batch check.
         try:
             owner.jobs.admit(request, len(body))
         except ResultTooLarge as exc:
             raise ValidationError(str(exc), error_code="validation_error") from None
         except JobStoreFull as exc:
             raise ShotpackError(str(exc), error_code="server_busy", status_code=503) from None
+        if len(request.circuits) * request.shots > owner.max_total_shots:
+            raise ValidationError(
+                f"circuits x shots = {len(request.circuits) * request.shots} exceeds the "
+                f"server's limit of {owner.max_total_shots}",
+                error_code="validation_error",
+            )
         return _json(owner.jobs.submit(body, request))
 
     def _submit_run(self, body: bytes, qc: str) -> _Response:
