@@ -176,9 +176,25 @@ def test_deep_nesting_in_process_and_the_depth_scan(iqm_server):
     check_json_depth(b"[" * 64 + b"]" * 64, 64)
     with pytest.raises(InvalidOperationError, match="deeper than 64"):
         check_json_depth(b"[" * 65 + b"]" * 65, 64)
-    # Across the scan's 1 MiB blocks.
+    # Across the scan's blocks.
     with pytest.raises(InvalidOperationError):
-        check_json_depth(b" " * ((1 << 20) - 3) + b"[" * 10, 8)
+        check_json_depth(b" " * ((1 << 18) - 3) + b"[" * 10, 8)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 1 << 18])
+def test_depth_scan_carries_strings_and_escapes_across_blocks(monkeypatch, block):
+    import shotpack.server.app as app
+
+    monkeypatch.setattr(app, "_SCAN_BLOCK", block)
+    tricky = ["[{", "\\", '"]]"', 'x\\"[', "\\\\"]
+    for depth in range(1, 7):
+        value: object = tricky
+        for level in range(depth - 1):
+            value = {f"k{level}[{{": value} if level % 2 else [value, "]]}}"]
+        body = json.dumps(value).encode()
+        check_json_depth(body, depth)
+        with pytest.raises(InvalidOperationError):
+            check_json_depth(body, depth - 1)
 
 
 @pytest.mark.parametrize("shots", [True, False, "10", 1.0, 2.5, None, {"n": 1}])
