@@ -349,3 +349,27 @@ def test_result_memory_is_bounded_and_old_jobs_are_evicted(spawn):
     assert "evicted" in gone.json()["message"]
     assert requests.get(f"{server.url}/api/v1/jobs/{ids[-1]}", headers=AUTH).status_code == 200
     assert_peak_rss(server)
+
+
+def test_mid_circuit_branch_explosion_fails_the_job_within_the_state_budget(spawn):
+    server = spawn()
+    instructions = []
+    for rnd in range(20):  # 20 rounds of 5 mid-circuit measurements: up to 2**100 branches
+        instructions += [
+            {"name": "prx", "locus": [f"QB{q}"], "args": {"angle": 1.0, "phase": 0.3 * rnd}}
+            for q in range(1, 6)
+        ]
+        five = [f"QB{q}" for q in range(1, 6)]
+        instructions.append({"name": "measure", "locus": five, "args": {"key": f"k{rnd}"}})
+        instructions.append({"name": "prx", "locus": ["QB1"], "args": {"angle": 0.5, "phase": 0.0}})
+    job = {"circuits": [{"name": "c", "instructions": instructions}], "shots": 100_000}
+    r = requests.post(server.url + SUBMIT, json=job, headers=AUTH, timeout=10)
+    assert r.status_code == 200, r.text
+    for _ in range(600):
+        status = requests.get(f"{server.url}/api/v1/jobs/{r.json()['id']}", headers=AUTH).json()
+        if status["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.05)
+    assert status["status"] == "failed"
+    assert "memory budget of 32 MiB" in status["errors"][0]["message"]
+    assert_peak_rss(server)

@@ -5,6 +5,11 @@ Standard library only (``http.server``), HTTP/1.1 with keep-alive: every respons
 (``/api/v1/...``; the endpoint table is in ``docs/server.md``). Every 4xx/5xx response has
 the JSON body ``{"message": ..., "error_code": ..., "source": "iqm-server"}``.
 
+Bounded under load (every limit is listed in ``docs/server.md``): at most ``max_connections``
+handler threads (more connections get a quick 503), read deadlines per request, the token and
+the announced size checked from the headers before any body byte is read, strict chunked
+framing, a JSON nesting limit checked before parsing, and bounded request logs.
+
 Not served (404 with an explanation): pulse-level ``run`` jobs, the station proxy
 (``proxy_path`` is ``null``), chip design records and the protobuf settings tree. Channel
 properties are served as protobuf when the ``iqm-data-definitions`` package is importable.

@@ -232,7 +232,7 @@ class JobQueue:
         seed: int | None = None,
         job_delay: float = 0.0,
         max_qubits: int = 20,
-        max_state_bytes: int = 1 << 30,
+        max_state_bytes: int = 32 << 20,
         max_retained_jobs: int = 1000,
         max_job_result_bytes: int = 32 << 20,
         max_stored_bytes: int = 64 << 20,

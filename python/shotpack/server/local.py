@@ -110,7 +110,7 @@ class LocalServer:
         max_shots: int = 10_000_000,
         max_total_shots: int = 50_000_000,
         max_qubits: int = 20,
-        max_state_bytes: int = 1 << 30,
+        max_state_bytes: int = 32 << 20,
         max_retained_jobs: int = 1000,
         max_connections: int = 64,
         backlog: int = 128,
