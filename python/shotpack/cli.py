@@ -106,8 +106,8 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-body-bytes",
         type=_int_in(1),
-        default=32 << 20,
-        help="largest request body accepted",
+        default=2 << 20,
+        help="largest request body accepted (default 2 MiB)",
     )
     p.add_argument("--max-shots", type=_int_in(1), default=10_000_000, help="largest shots per job")
     p.add_argument(
@@ -118,6 +118,7 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     for flag, kind, default, text in (
         ("--max-total-shots", _int_in(1), 50_000_000, "largest circuits x shots per job"),
         ("--max-connections", _int_in(1), 64, "connections served at once (more get 503)"),
+        ("--max-inflight-body-bytes", _int_in(1), 8 << 20, "request body bytes read at once"),
         ("--backlog", _int_in(1), 128, "listen backlog"),
         ("--response-timeout", _seconds, 60.0, "seconds to send a response to a slow reader"),
         ("--max-path-chars", _int_in(1), 256, "path length kept in the request log"),
@@ -165,6 +166,7 @@ def _run_serve(args: argparse.Namespace) -> int:
             max_qubits=args.max_qubits,
             max_total_shots=args.max_total_shots,
             max_connections=args.max_connections,
+            max_inflight_body_bytes=args.max_inflight_body_bytes,
             backlog=args.backlog,
             response_timeout=args.response_timeout,
             max_path_chars=args.max_path_chars,

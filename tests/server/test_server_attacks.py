@@ -149,12 +149,12 @@ def test_chunked_negative_size_and_oversized_chunked_bodies(spawn):
     with connect(server) as sock:
         sock.sendall(head + b"FFFFFFFF\r\n")
         status, body = read_response(sock)
-        assert status == 413 and "limit of 33554432 bytes" in body["message"], body
+        assert status == 413 and "limit of 2097152 bytes" in body["message"], body
     with connect(server) as sock:
         sock.sendall(head)
         chunk = b"100000\r\n" + b"[" * (1 << 20) + b"\r\n"
         answered = None
-        for _ in range(64):  # up to 64 MiB, twice the limit
+        for _ in range(64):  # up to 64 MiB, 32 times the limit
             try:
                 sock.sendall(chunk)
             except OSError:
@@ -372,4 +372,33 @@ def test_mid_circuit_branch_explosion_fails_the_job_within_the_state_budget(spaw
         time.sleep(0.05)
     assert status["status"] == "failed"
     assert "memory budget of 32 MiB" in status["errors"][0]["message"]
+    assert_peak_rss(server)
+
+
+def test_parallel_authenticated_bodies_of_the_largest_size(spawn):
+    server = spawn()
+    prx = {"name": "prx", "locus": ["QB1"], "args": {"angle": 0.1, "phase": 0.0}}
+    n = (2 << 20) // (len(json.dumps(prx)) + 2) - 10  # "[..., ...]" separators
+    body = json.dumps({"circuits": [{"name": "c", "instructions": [prx] * n}], "shots": 1})
+    assert len(body) <= 2 << 20
+    statuses: list[int] = []
+
+    def attack() -> None:
+        for _ in range(2):
+            r = requests.post(
+                server.url + SUBMIT,
+                data=body,
+                headers={**AUTH, "Content-Type": "application/json"},
+                timeout=60,
+            )
+            statuses.append(r.status_code)
+            if r.status_code == 503:
+                assert r.json()["error_code"] == "server_busy"
+
+    threads = [threading.Thread(target=attack) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(statuses) == 32 and set(statuses) <= {200, 503} and 200 in statuses
     assert_peak_rss(server)

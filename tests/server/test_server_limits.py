@@ -18,6 +18,7 @@ from shotpack.iqm.errors import InvalidOperationError
 from shotpack.server import LocalServer
 from shotpack.server.app import check_json_depth
 from shotpack.server.artifacts import MeasurementsBody, circuit_counts, encode_rows
+from shotpack.server.jobs import PARSED_BYTES_PER_BODY_BYTE
 from shotpack.server.simulator import CircuitResult
 
 SUBMIT = "/api/v1/jobs/sim/circuit"
@@ -281,13 +282,17 @@ def wait_done(server: LocalServer, job_id: str) -> dict:
     raise AssertionError(f"job {job_id} did not finish")
 
 
-@pytest.mark.iqm_server(max_job_result_bytes=3000, max_stored_bytes=9000)
-def test_job_store_budget_evicts_oldest_and_refuses_what_cannot_fit(iqm_server):
+def test_job_store_budget_evicts_oldest_and_refuses_what_cannot_fit(iqm_server_factory):
     job = {"circuits": [circuit("QB1", "QB2")], "shots": 1000}  # 2,000 bytes of bits
+    body = len(json.dumps(job))
+    estimate = 1000 * 2 + 4 * (2 + 12)  # bits, and at most 4 outcomes in the counts
+    unfinished = (1 + PARSED_BYTES_PER_BODY_BYTE) * body + estimate
+    budget = 3 * unfinished + 100  # room for three unfinished jobs, not four
+    iqm_server = iqm_server_factory(max_job_result_bytes=3000, max_stored_bytes=budget)
     too_big = requests.post(iqm_server.url + SUBMIT, json={**job, "shots": 2000})
     assert too_big.status_code == 422 and "limit is 3000 bytes per job" in too_big.json()["message"]
     ids = []
-    for _ in range(5):
+    for _ in range(budget // (body + 2000) + 1):  # one more finished job than fits
         r = requests.post(iqm_server.url + SUBMIT, json=job)
         assert r.status_code == 200, r.text
         ids.append(r.json()["id"])
@@ -296,7 +301,7 @@ def test_job_store_budget_evicts_oldest_and_refuses_what_cannot_fit(iqm_server):
         assert np.array(m.json()[0]["m"]).shape == (1000, 2)
     gone = requests.get(f"{iqm_server.url}/api/v1/jobs/{ids[0]}/artifacts/measurements")
     assert gone.status_code == 404 and gone.json()["error_code"] == "job_evicted"
-    assert "9000 bytes" in gone.json()["message"]
+    assert f"{budget} bytes" in gone.json()["message"]
     assert requests.get(f"{iqm_server.url}/api/v1/jobs/{ids[-1]}").status_code == 200
     # Unfinished jobs cannot be evicted: with execution held, the store fills and says so.
     with iqm_server.paused():

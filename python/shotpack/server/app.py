@@ -116,6 +116,9 @@ class ApiHTTPServer(ThreadingHTTPServer):
         self.busy_rejections = 0
         """Connections refused with a 503 because every handler thread was busy."""
         self._slots = threading.BoundedSemaphore(owner.max_connections)
+        self.bodies = _ByteBudget(owner.max_inflight_body_bytes)
+        # One job body parsed at a time: parsing holds about 20 bytes of Python objects per byte.
+        self.parse_lock = threading.Lock()
         # listen() backlog: bursts of new connections wait here instead of being reset.
         self.request_queue_size = owner.backlog
         super().__init__(address, ApiHandler)
@@ -187,6 +190,26 @@ class ApiHTTPServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class _ByteBudget:
+    """A shared count of bytes in use with a ceiling (request bodies being read or handled)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def try_reserve(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.limit:
+                return False
+            self.used += n
+            return True
+
+    def release(self, n: int) -> None:
+        with self._lock:
+            self.used -= n
 
 
 class _DeadlineSocketIO(socket.SocketIO):
@@ -417,12 +440,23 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.server.owner._record(RequestRecord(method, path, status, fault))
 
     def _handle(self, method: str) -> None:
-        owner = self.server.owner
         path = urlsplit(self.path).path
         # Auth and the announced size are checked from the headers, before any body byte is read.
         refusal = self._refusal_from_headers()
         if refusal is not None:
             self._refuse_before_body(method, path, refusal)
+            return
+        self._reserved = 0
+        try:
+            self._handle_body(method, path)
+        finally:
+            self.server.bodies.release(self._reserved)
+
+    def _handle_body(self, method: str, path: str) -> None:
+        owner = self.server.owner
+        announced = self.headers.get("Content-Length", "").strip()
+        if announced.isdigit() and not self._reserve(int(announced)):
+            self._refuse_before_body(method, path, self._busy_bodies())
             return
         fault = owner.faults.pick(method, path) if owner.faults is not None else None
         fault_kind = fault.kind if fault is not None else None
@@ -460,6 +494,21 @@ class ApiHandler(BaseHTTPRequestHandler):
         # Record before sending: a client that has its response must find it in the log.
         self._record(method, path, response.status, fault_kind)
         self._send(response)
+
+    def _reserve(self, n: int) -> bool:
+        """Count ``n`` more body bytes of this request against the server's in-flight budget."""
+        if not self.server.bodies.try_reserve(n):
+            return False
+        self._reserved += n
+        return True
+
+    def _busy_bodies(self) -> ShotpackError:
+        return ShotpackError(
+            f"server busy: request bodies in progress would exceed "
+            f"{self.server.bodies.limit} bytes; retry shortly",
+            error_code="server_busy",
+            status_code=503,
+        )
 
     def _inject_before(self, fault: Fault, method: str, path: str) -> bool:
         """Apply a fault before dispatch; True if the request is finished."""
@@ -572,6 +621,9 @@ class ApiHandler(BaseHTTPRequestHandler):
                     f"chunked request body exceeds the limit of {limit} bytes",
                     error_code="payload_too_large",
                 )
+            if not self._reserve(size):
+                self.close_connection = True
+                raise self._busy_bodies()
             data = self.rfile.read(size)
             if len(data) < size:
                 raise malformed(f"the body ended inside a chunk of {size} bytes")
@@ -781,17 +833,19 @@ class ApiHandler(BaseHTTPRequestHandler):
                 f"circuit jobs must be sent as {_JSON}, got {content_type!r}",
                 error_code="unsupported_media_type",
             )
-        raw = _parse_job_body(body, owner.max_json_depth)
-        try:
-            request = PostJobsRequest.model_validate(raw)
-        except pydantic.ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-                for err in exc.errors()[:10]
-            )
-            raise ValidationError(
-                f"invalid PostJobsRequest: {problems}", error_code="validation_error"
-            ) from None
+        with self.server.parse_lock:
+            raw = _parse_job_body(body, owner.max_json_depth)
+            try:
+                request = PostJobsRequest.model_validate(raw)
+            except pydantic.ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+                    for err in exc.errors()[:10]
+                )
+                raise ValidationError(
+                    f"invalid PostJobsRequest: {problems}", error_code="validation_error"
+                ) from None
+            del raw
         if not request.circuits:
             raise ValidationError("the job has no circuits", error_code="validation_error")
         if request.shots > owner.max_shots:

@@ -104,6 +104,10 @@ class JobStoreFull(RuntimeError):
     """Unfinished jobs fill the job store's memory budget (HTTP 503)."""
 
 
+#: Memory an unfinished job holds per byte of its JSON body: its parsed request, then its compiled
+#: operations (pydantic models, NativeOps; measured at 20-26 bytes per byte). Both are dropped when
+#: the job has run.
+PARSED_BYTES_PER_BODY_BYTE = 20
 #: Tombstones of evicted jobs kept, so a request for one says it was evicted.
 _MAX_TOMBSTONES = 10_000
 
@@ -131,7 +135,7 @@ def estimate_result_bytes(request: PostJobsRequest) -> int:
     total = 0
     shots = request.shots
     for circuit in request.circuits:
-        if isinstance(circuit, str):
+        if isinstance(circuit, str) or circuit is None:  # QIR, or dropped after compilation
             continue
         widths = [len(inst.locus) for inst in circuit.instructions if inst.name == "measure"]
         width = sum(widths)
@@ -198,6 +202,12 @@ class Job:
             "timeline": list(self.timeline),
             "artifacts": artifacts,
         }
+
+
+def _drop_circuits(request: PostJobsRequest) -> PostJobsRequest:
+    """The request without its parsed circuits (the compiled operations replace them), keeping
+    their number; the submitted body stays available as the job's payload."""
+    return request.model_copy(update={"circuits": [None] * len(request.circuits)})
 
 
 class JobQueue:
@@ -437,7 +447,8 @@ class JobQueue:
 
         Args:
             request: The parsed submission.
-            payload_bytes: Size of the submitted body (kept for ``GET jobs/{id}/payload``).
+            payload_bytes: Size of the submitted body (kept for ``GET jobs/{id}/payload``); its
+                parsed form counts :data:`PARSED_BYTES_PER_BODY_BYTE` times as much.
 
         Raises:
             ResultTooLarge: The job's estimated result exceeds ``max_job_result_bytes``.
@@ -450,7 +461,7 @@ class JobQueue:
                 f"the server's limit is {self.max_job_result_bytes} bytes per job: use fewer "
                 "shots, circuits or measured qubits"
             )
-        needed = estimate + payload_bytes
+        needed = estimate + (1 + PARSED_BYTES_PER_BODY_BYTE) * payload_bytes
         with self._cond:
             self._evict()
             used = self._make_room(needed)
@@ -472,9 +483,12 @@ class JobQueue:
         return out
 
     def _job_bytes(self, job: Job) -> int:
-        """Memory held for a job: payload, results (or their estimate until they exist) and
-        encoded artifacts."""
-        size = len(job.payload) + sum(len(body) for body in job.artifact_cache.values())
+        """Memory held for a job: payload and its parsed form, results (or their estimate until
+        they exist) and encoded artifacts."""
+        # The parsed form is kept until the job finishes (then only the payload bytes are).
+        parsed = PARSED_BYTES_PER_BODY_BYTE if not job.status.terminal else 0
+        size = (1 + parsed) * len(job.payload)
+        size += sum(len(body) for body in job.artifact_cache.values())
         if job.results is not None:
             size += sum(bits.nbytes for result in job.results for bits in result.bits.values())
         elif not job.status.terminal:
@@ -578,6 +592,9 @@ class JobQueue:
                 if job.status.terminal:
                     continue
                 job.compiled = compiled
+                # Estimate before the circuits go: the store counts it until the results exist.
+                self._estimates.setdefault(job.id, estimate_result_bytes(job.request))
+                job.request = _drop_circuits(job.request)
                 job.calibration_set_id = self.architecture.calibration_set_id
                 job.mark("compilation_ended")
                 self._to_execute.append(job)
@@ -645,6 +662,7 @@ class JobQueue:
                     logger.info("job %s cancelled", job.id)
                     continue
                 job.results = results
+                job.compiled = [[] for _ in job.compiled or ()]  # the operations are done with
                 job.mark("execution_ended")
                 job.status = JobStatus.COMPLETED
                 job.mark("completed")

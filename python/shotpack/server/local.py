@@ -71,6 +71,9 @@ class LocalServer:
             with ``error_code`` ``job_evicted``, as for every eviction below).
         max_connections: Connections served at once, one handler thread each; more get an
             immediate 503 ``server_busy`` and are closed.
+        max_inflight_body_bytes: Request body bytes being read or handled at once, over all
+            connections (at least ``max_body_bytes``); a body that would exceed it gets 503
+            ``server_busy`` before it is read.
         backlog: Listen backlog (connections the kernel queues before they are accepted).
         idle_timeout: Seconds a connection may wait before the first byte of a request
             (idle keep-alive connections are closed after it).
@@ -106,13 +109,14 @@ class LocalServer:
         faults: FaultPlan | str | None = None,
         job_delay: float = 0.0,
         quantum_computer: str = "sim",
-        max_body_bytes: int = 32 << 20,
+        max_body_bytes: int = 2 << 20,
         max_shots: int = 10_000_000,
         max_total_shots: int = 50_000_000,
         max_qubits: int = 20,
         max_state_bytes: int = 32 << 20,
         max_retained_jobs: int = 1000,
         max_connections: int = 64,
+        max_inflight_body_bytes: int = 8 << 20,
         backlog: int = 128,
         idle_timeout: float = 15.0,
         request_timeout: float = 30.0,
@@ -129,6 +133,7 @@ class LocalServer:
         for name, value in (
             ("max_body_bytes", max_body_bytes),
             ("max_connections", max_connections),
+            ("max_inflight_body_bytes", max_inflight_body_bytes),
             ("backlog", backlog),
             ("max_json_depth", max_json_depth),
             ("max_request_log", max_request_log),
@@ -159,6 +164,7 @@ class LocalServer:
         self.max_shots = max_shots
         self.max_total_shots = max_total_shots
         self.max_connections = max_connections
+        self.max_inflight_body_bytes = max(max_inflight_body_bytes, max_body_bytes)
         self.backlog = backlog
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
