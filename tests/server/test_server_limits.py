@@ -380,3 +380,12 @@ def _serve_help(capsys) -> str:
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("value", "status"), [("9" * 5000, 413), ("\u00b2", 400), ("-1", 400), ("1e3", 400)]
+)
+def test_content_length_values(iqm_server, value, status):
+    head = f"POST {SUBMIT} HTTP/1.1\r\nHost: x\r\nContent-Length: {value}\r\n\r\n"
+    got, body, closed = raw_exchange(iqm_server, head.encode("latin-1"))
+    assert got == status and closed, body

@@ -357,11 +357,10 @@ class ApiHandler(BaseHTTPRequestHandler):
                 self._check_auth(owner.token)
             except AuthenticationError as exc:
                 return exc
-        raw = self.headers.get("Content-Length", "").strip()
-        if raw.isdigit() and int(raw) > owner.max_body_bytes:
+        length = _content_length(self.headers.get("Content-Length"))
+        if length is not None and length > owner.max_body_bytes:
             return DataSizeError(
-                f"request body of {int(raw)} bytes exceeds the limit of {owner.max_body_bytes} "
-                "bytes",
+                f"request body of {length} bytes exceeds the limit of {owner.max_body_bytes} bytes",
                 error_code="payload_too_large",
             )
         return None
@@ -454,8 +453,8 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _handle_body(self, method: str, path: str) -> None:
         owner = self.server.owner
-        announced = self.headers.get("Content-Length", "").strip()
-        if announced.isdigit() and not self._reserve(int(announced)):
+        announced = _content_length(self.headers.get("Content-Length"))
+        if announced is not None and announced > 0 and not self._reserve(announced):
             self._refuse_before_body(method, path, self._busy_bodies())
             return
         fault = owner.faults.pick(method, path) if owner.faults is not None else None
@@ -568,12 +567,12 @@ class ApiHandler(BaseHTTPRequestHandler):
         raw = self.headers.get("Content-Length")
         if raw is None:
             return b""
-        if not raw.strip().isdigit():
+        length = _content_length(raw)
+        if length is None:
             self.close_connection = True
             raise InvalidOperationError(
                 f"invalid Content-Length {raw[:64]!r}", error_code="bad_request"
             )
-        length = int(raw)
         if length > limit:
             # Normally refused from the headers already (see _refusal_from_headers).
             self.close_connection = True
@@ -903,6 +902,20 @@ class ApiHandler(BaseHTTPRequestHandler):
             raise NotFoundError(str(exc), error_code="job_not_found") from None
         except JobConflict as exc:
             raise ConflictError(str(exc), error_code="job_conflict") from None
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _content_length(value: str | None) -> int | None:
+    """A ``Content-Length`` value as an int; None if absent or not ASCII digits. Values beyond
+    18 digits are read as 10**18 (over any limit) instead of being converted."""
+    if value is None:
+        return None
+    value = value.strip()
+    if _DIGITS.fullmatch(value) is None:
+        return None
+    return int(value) if len(value) <= 18 else 10**18
 
 
 def _parse_job_body(body: bytes, max_depth: int) -> dict[str, Any]:
