@@ -22,7 +22,7 @@ from shotpack._version import __version__
 from shotpack.demo import main as demo_main
 from shotpack.io import save
 from shotpack.measurements.parse import parse_measurements
-from shotpack.server.local import LocalServer
+from shotpack.server.local import LocalServer, return_freed_memory_promptly
 
 __all__ = ["build_parser", "main"]
 
@@ -113,13 +113,33 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-body-bytes",
         type=_int_in(1),
-        default=32 << 20,
-        help="largest request body accepted",
+        default=2 << 20,
+        help="largest request body accepted (default 2 MiB)",
     )
     p.add_argument("--max-shots", type=_int_in(1), default=10_000_000, help="largest shots per job")
     p.add_argument(
         "--max-qubits", type=_int_in(1), default=20, help="largest statevector (qubits) per circuit"
     )
+    # Memory and connection limits (docs/server.md lists them all); defaults as in LocalServer.
+    limits = p.add_argument_group("limits")
+    for flag, kind, default, text in (
+        ("--max-total-shots", _int_in(1), 50_000_000, "largest circuits x shots per job"),
+        ("--max-connections", _int_in(1), 64, "connections served at once (more get 503)"),
+        ("--max-inflight-body-bytes", _int_in(1), 8 << 20, "request body bytes read at once"),
+        ("--backlog", _int_in(1), 128, "listen backlog"),
+        ("--response-timeout", _seconds, 60.0, "seconds to send a response to a slow reader"),
+        ("--max-path-chars", _int_in(1), 256, "path length kept in the request log"),
+        ("--max-state-bytes", _int_in(1), 32 << 20, "memory budget of one simulation"),
+        ("--idle-timeout", _seconds, 15.0, "seconds an idle connection is kept"),
+        ("--request-timeout", _seconds, 30.0, "seconds to receive a request's headers and body"),
+        ("--max-json-depth", _int_in(1), 64, "deepest JSON nesting accepted"),
+        ("--max-request-log", _int_in(1), 10_000, "requests kept in the request log"),
+        ("--max-job-result-bytes", _int_in(1), 32 << 20, "largest estimated result of a job"),
+        ("--max-stored-bytes", _int_in(1), 64 << 20, "memory budget for jobs and results"),
+        ("--max-retained-jobs", _int_in(0), 1000, "finished jobs kept"),
+        ("--job-retention", _seconds, 3600.0, "seconds a finished job is kept"),
+    ):
+        limits.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")
     p.add_argument(
         "-v", "--verbose", action="count", default=0, help="log jobs (-vv: every request)"
     )
@@ -127,6 +147,7 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    return_freed_memory_promptly()  # the RSS then follows the server's memory limits
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     token = (
@@ -146,6 +167,21 @@ def _run_serve(args: argparse.Namespace) -> int:
             max_body_bytes=args.max_body_bytes,
             max_shots=args.max_shots,
             max_qubits=args.max_qubits,
+            max_total_shots=args.max_total_shots,
+            max_connections=args.max_connections,
+            max_inflight_body_bytes=args.max_inflight_body_bytes,
+            backlog=args.backlog,
+            response_timeout=args.response_timeout,
+            max_path_chars=args.max_path_chars,
+            max_state_bytes=args.max_state_bytes,
+            idle_timeout=args.idle_timeout,
+            request_timeout=args.request_timeout,
+            max_json_depth=args.max_json_depth,
+            max_request_log=args.max_request_log,
+            max_job_result_bytes=args.max_job_result_bytes,
+            max_stored_bytes=args.max_stored_bytes,
+            max_retained_jobs=args.max_retained_jobs,
+            job_retention=args.job_retention,
         )
         server.start()
     except (ValueError, OSError) as exc:

@@ -5,6 +5,11 @@ Standard library only (``http.server``), HTTP/1.1 with keep-alive: every respons
 (``/api/v1/...``; the endpoint table is in ``docs/server.md``). Every 4xx/5xx response has
 the JSON body ``{"message": ..., "error_code": ..., "source": "iqm-server"}``.
 
+Bounded under load (every limit is listed in ``docs/server.md``): at most ``max_connections``
+handler threads (more connections get a quick 503), read deadlines per request, the token and
+the announced size checked from the headers before any body byte is read, strict chunked
+framing, a JSON nesting limit checked before parsing, and bounded request logs.
+
 Not served (404 with an explanation): pulse-level ``run`` jobs, the station proxy
 (``proxy_path`` is ``null``), chip design records and the protobuf settings tree. Channel
 properties are served as protobuf when the ``iqm-data-definitions`` package is importable.
@@ -13,6 +18,7 @@ properties are served as protobuf when the ``iqm-data-definitions`` package is i
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import logging
 import re
@@ -28,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pydantic
 
 from shotpack.iqm.errors import (
@@ -40,13 +47,21 @@ from shotpack.iqm.errors import (
     ValidationError,
 )
 from shotpack.iqm.models import PostJobsRequest
+from shotpack.server.artifacts import MeasurementsBody
 from shotpack.server.faults import Fault
-from shotpack.server.jobs import IdempotencyKeyReused, JobConflict, UnknownJob
+from shotpack.server.jobs import (
+    EvictedJob,
+    IdempotencyKeyReused,
+    JobConflict,
+    JobStoreFull,
+    ResultTooLarge,
+    UnknownJob,
+)
 
 if TYPE_CHECKING:
     from shotpack.server.local import LocalServer
 
-__all__ = ["ApiHTTPServer", "ApiHandler", "RequestRecord"]
+__all__ = ["ApiHTTPServer", "ApiHandler", "RequestRecord", "check_json_depth"]
 
 logger = logging.getLogger("shotpack.server")
 
@@ -74,7 +89,7 @@ class RequestRecord:
 @dataclass
 class _Response:
     status: int
-    body: bytes
+    body: bytes | MeasurementsBody
     content_type: str = _JSON
     headers: dict[str, str] | None = None
 
@@ -88,7 +103,14 @@ def _error_body(status: int, message: str, error_code: str | None) -> _Response:
 
 
 class ApiHTTPServer(ThreadingHTTPServer):
-    """Threading HTTP server that knows its :class:`LocalServer` and its open connections."""
+    """Threading HTTP server that knows its :class:`LocalServer` and its open connections.
+
+    At most ``owner.max_connections`` connections are served at once, each by its own thread.
+    A connection accepted beyond that gets an immediate ``503`` (``error_code`` ``server_busy``,
+    ``Retry-After: 1``) and is closed, instead of waiting in the listen backlog: the client learns
+    at once that it should retry (both IQM clients retry a 503), the accept loop never blocks, and
+    no connection can hold more than one thread.
+    """
 
     daemon_threads = True
     allow_reuse_address = True
@@ -97,12 +119,64 @@ class ApiHTTPServer(ThreadingHTTPServer):
         self.owner = owner
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+        self.max_connections = owner.max_connections
+        self.busy_rejections = 0
+        """Connections refused with a 503 because every handler thread was busy."""
+        self._slots = threading.BoundedSemaphore(owner.max_connections)
+        self.bodies = _ByteBudget(owner.max_inflight_body_bytes)
+        # One job body parsed at a time: parsing holds about 20 bytes of Python objects per byte.
+        self.parse_lock = threading.Lock()
+        # listen() backlog: bursts of new connections wait here instead of being reset.
+        self.request_queue_size = owner.backlog
         super().__init__(address, ApiHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.busy_rejections += 1
+            self._refuse_busy(request)
+            return
         with self.connections_lock:
             self.connections.add(request)
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse_busy(self, request: socket.socket) -> None:
+        """Answer 503 on a connection no thread can serve, without blocking, and close it."""
+        body = json.dumps(
+            {
+                "message": f"server busy: all {self.max_connections} connections are in use; "
+                "retry shortly",
+                "error_code": "server_busy",
+                "source": SOURCE,
+            },
+            separators=(",", ":"),
+        ).encode()
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\n"
+            f"Content-Type: {_JSON}\r\nContent-Length: {len(body)}\r\n"
+            "Retry-After: 1\r\nConnection: close\r\n\r\n"
+        ).encode()
+        try:
+            request.setblocking(False)
+            # A fresh socket's send buffer is empty, so this small answer fits at once.
+            request.send(head + body)
+            # Read what the client already sent: closing with unread data would send an RST,
+            # which can make the client lose the 503.
+            for _ in range(16):
+                if not request.recv(65536):
+                    break
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
     def shutdown_request(self, request: Any) -> None:
         with self.connections_lock:
@@ -125,7 +199,129 @@ class ApiHTTPServer(ThreadingHTTPServer):
                 pass
 
 
+class _ByteBudget:
+    """A shared count of bytes in use with a ceiling (request bodies being read or handled)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def try_reserve(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.limit:
+                return False
+            self.used += n
+            return True
+
+    def release(self, n: int) -> None:
+        with self._lock:
+            self.used -= n
+
+
+class _DeadlineSocketIO(socket.SocketIO):
+    """Socket reader with two deadlines, so a silent or trickling client cannot pin a thread.
+
+    Until the first byte of a request arrives, each read waits at most ``idle_timeout`` (an idle
+    keep-alive connection is closed after that). From the first byte on, the request line, the
+    headers and the body must all arrive within ``request_timeout``; each read's socket timeout
+    is the time left, so sending one byte every few seconds does not extend it.
+    """
+
+    def __init__(self, sock: socket.socket, idle_timeout: float, request_timeout: float) -> None:
+        super().__init__(sock, "rb")
+        self._idle_timeout = idle_timeout
+        self._request_timeout = request_timeout
+        self._deadline: float | None = None
+
+    def await_request(self) -> None:
+        """Start waiting for the next request (idle timeout until its first byte)."""
+        self._deadline = None
+
+    def readinto(self, b: Any) -> int | None:
+        if self._deadline is None:
+            timeout = self._idle_timeout
+        else:
+            timeout = self._deadline - time.monotonic()
+            if timeout <= 0:
+                raise TimeoutError(f"request not received within {self._request_timeout:g} s")
+        self._sock.settimeout(timeout)  # type: ignore[attr-defined]
+        n = super().readinto(b)
+        if self._deadline is None and n:
+            self._deadline = time.monotonic() + self._request_timeout
+        return n
+
+
+_SCAN_BLOCK = 1 << 18
+
+
+def check_json_depth(body: bytes, limit: int) -> None:
+    """Refuse a JSON body nested deeper than ``limit`` arrays/objects, before parsing it.
+
+    Python's ``json`` parser recurses once per level, so ``[`` x 100,000 would otherwise end in a
+    RecursionError. The scan is vectorised and works in blocks of 256 KiB, so its memory stays
+    small for any body: a quote counts when an even number of backslashes precedes it, and
+    brackets between an opening and a closing quote do not count.
+
+    Args:
+        body: The raw request body.
+        limit: Deepest nesting allowed (the body itself being an object is depth 1).
+
+    Raises:
+        InvalidOperationError: The nesting is deeper than ``limit`` (HTTP 400).
+
+    Example:
+        >>> check_json_depth(b'{"a": [[1], "[[[[["]}', 3)
+        >>> check_json_depth(b"[[[[1]]]]", 3)
+        Traceback (most recent call last):
+        ...
+        shotpack.iqm.errors.InvalidOperationError: JSON nesting deeper than 3 levels ...
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return  # too few brackets to nest that deep
+    data = np.frombuffer(body, dtype=np.uint8)
+    depth = 0
+    in_string = 0  # 1 if the previous block ended inside a string
+    run = 0  # backslashes at the end of the previous block
+    for start in range(0, len(data), _SCAN_BLOCK):
+        block = data[start : start + _SCAN_BLOCK]
+        idx = np.arange(len(block), dtype=np.int32)
+        backslash = block == ord("\\")
+        # Index of the last non-backslash at or before each position (-1: none in this block).
+        last = np.maximum.accumulate(np.where(backslash, np.int32(-1), idx))
+        before = np.empty_like(last)
+        before[0] = -1
+        before[1:] = last[:-1]
+        # Backslashes right before each position, counting those carried from the last block.
+        preceding = np.where(before < 0, idx + run, idx - 1 - before)
+        quote = (block == ord('"')) & (preceding % 2 == 0)
+        toggles = np.cumsum(quote, dtype=np.int32)
+        outside = (toggles + in_string) % 2 == 0
+        step = (block == ord("[")).astype(np.int32)
+        step += block == ord("{")
+        step -= block == ord("]")
+        step -= block == ord("}")
+        step *= outside
+        levels = np.cumsum(step, dtype=np.int32)
+        if depth + int(levels.max()) > limit:
+            raise InvalidOperationError(
+                f"JSON nesting deeper than {limit} levels is not accepted (the server's "
+                "max_json_depth)",
+                error_code="bad_request",
+            )
+        depth += int(levels[-1])
+        in_string = (in_string + int(toggles[-1])) % 2
+        run = int(len(block) + run if last[-1] < 0 else len(block) - 1 - last[-1])
+
+
 _SEG = r"[^/]+"
+# A chunk-size line: 1-16 hex digits, optional extensions, CRLF (no sign, no "0x", no "_").
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
+_MAX_CHUNK_LINE = 1024
+_MAX_TRAILER_LINES = 32
+# Lingering close after refusing a request without reading its body (see ApiHandler._linger).
+_LINGER_BYTES = 256 << 10
+_LINGER_SECONDS = 1.0
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 """Request header of a submission's key (echoed on the submit response); see docs/server.md."""
@@ -148,11 +344,80 @@ class ApiHandler(BaseHTTPRequestHandler):
     # delayed ACK then stalls every response by ~40 ms. TCP_NODELAY removes the stall.
     disable_nagle_algorithm = True
     server_version = "shotpack-sim"
-    # Idle keep-alive connections are closed after this many seconds.
-    timeout = 60
     server: ApiHTTPServer
 
     # -- plumbing --------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        owner = self.server.owner
+        # Reads go through the deadline reader instead of the plain socket file.
+        self.rfile.close()
+        self._reader = _DeadlineSocketIO(self.connection, owner.idle_timeout, owner.request_timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.await_request()
+        super().handle_one_request()
+
+    def handle_expect_100(self) -> bool:
+        """Refuse an ``Expect: 100-continue`` request before its body is sent, when possible."""
+        refusal = self._refusal_from_headers()
+        if refusal is not None:
+            self._refuse_before_body(self.command, urlsplit(self.path).path, refusal)
+            return False
+        return super().handle_expect_100()
+
+    def _refusal_from_headers(self) -> ShotpackError | None:
+        """The error to answer from the headers alone (missing token, body too large)."""
+        owner = self.server.owner
+        if owner.token is not None:
+            try:
+                self._check_auth(owner.token)
+            except AuthenticationError as exc:
+                return exc
+        length = _content_length(self.headers.get("Content-Length"))
+        if length is not None and length > owner.max_body_bytes:
+            return DataSizeError(
+                f"request body of {length} bytes exceeds the limit of {owner.max_body_bytes} bytes",
+                error_code="payload_too_large",
+            )
+        return None
+
+    def _refuse_before_body(self, method: str, path: str, exc: ShotpackError) -> None:
+        """Answer an error without reading the body; close the connection if one was announced,
+        so its unread bytes are never parsed as a next request."""
+        announced = bool(self.headers.get("Transfer-Encoding")) or self.headers.get(
+            "Content-Length", "0"
+        ).strip() not in ("0", "")
+        if announced:
+            self.close_connection = True
+        status = exc.status_code or 400
+        self._record(method, path, status, None)
+        self._send(_error_body(status, exc.message, exc.error_code))
+        if announced and self.headers.get("Expect", "").lower() != "100-continue":
+            self._linger()
+
+    def _linger(self) -> None:
+        """Discard a little of an unread body before closing (at most 256 KiB, 1 s).
+
+        Closing a socket with unread data sends an RST, which can make the client lose the
+        response it was just sent; a short body is drained so the client sees the answer, a long
+        one is cut off. Nothing is stored.
+        """
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            scratch = bytearray(1 << 16)
+            left = _LINGER_BYTES
+            while left > 0 and (timeout := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(timeout)
+                n = self.connection.recv_into(scratch)
+                if not n:
+                    break
+                left -= n
+        except OSError:
+            pass
 
     def log_message(self, format: str, *args: Any) -> None:
         # Only the request line and status reach the log; never the headers (token).
@@ -193,8 +458,24 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.server.owner._record(RequestRecord(method, path, status, fault))
 
     def _handle(self, method: str) -> None:
-        owner = self.server.owner
         path = urlsplit(self.path).path
+        # Auth and the announced size are checked from the headers, before any body byte is read.
+        refusal = self._refusal_from_headers()
+        if refusal is not None:
+            self._refuse_before_body(method, path, refusal)
+            return
+        self._reserved = 0
+        try:
+            self._handle_body(method, path)
+        finally:
+            self.server.bodies.release(self._reserved)
+
+    def _handle_body(self, method: str, path: str) -> None:
+        owner = self.server.owner
+        announced = _content_length(self.headers.get("Content-Length"))
+        if announced is not None and announced > 0 and not self._reserve(announced):
+            self._refuse_before_body(method, path, self._busy_bodies())
+            return
         fault = owner.faults.pick(method, path) if owner.faults is not None else None
         fault_kind = fault.kind if fault is not None else None
         try:
@@ -202,6 +483,19 @@ class ApiHandler(BaseHTTPRequestHandler):
         except ShotpackError as exc:
             self._record(method, path, exc.status_code, fault_kind)
             self._send(_error_body(exc.status_code or 400, exc.message, exc.error_code))
+            if self.close_connection:
+                self._linger()
+            return
+        except TimeoutError:
+            self.close_connection = True
+            self._record(method, path, 408, fault_kind)
+            self._send(
+                _error_body(
+                    408,
+                    f"request body not received within {owner.request_timeout:g} s",
+                    "request_timeout",
+                )
+            )
             return
         if fault is not None and self._inject_before(fault, method, path):
             return
@@ -218,6 +512,21 @@ class ApiHandler(BaseHTTPRequestHandler):
         # Record before sending: a client that has its response must find it in the log.
         self._record(method, path, response.status, fault_kind)
         self._send(response)
+
+    def _reserve(self, n: int) -> bool:
+        """Count ``n`` more body bytes of this request against the server's in-flight budget."""
+        if not self.server.bodies.try_reserve(n):
+            return False
+        self._reserved += n
+        return True
+
+    def _busy_bodies(self) -> ShotpackError:
+        return ShotpackError(
+            f"server busy: request bodies in progress would exceed "
+            f"{self.server.bodies.limit} bytes; retry shortly",
+            error_code="server_busy",
+            status_code=503,
+        )
 
     def _inject_before(self, fault: Fault, method: str, path: str) -> bool:
         """Apply a fault before dispatch; True if the request is finished."""
@@ -251,64 +560,107 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     def _read_body(self, limit: int) -> bytes:
-        """Read the request body (Content-Length or chunked), enforcing the size limit."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            total = 0
-            while True:
-                line = self.rfile.readline(1024)
-                try:
-                    size = int(line.split(b";")[0].strip(), 16)
-                except ValueError:
-                    self.close_connection = True
-                    raise InvalidOperationError(
-                        "malformed chunked request body", error_code="bad_request"
-                    ) from None
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                total += size
-                if total > limit:
-                    self.close_connection = True
-                    raise DataSizeError(
-                        f"request body exceeds the limit of {limit} bytes",
-                        error_code="payload_too_large",
-                    )
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
-            return b"".join(chunks)
+        """Read the request body (Content-Length or chunked), enforcing the size limit.
+
+        Raises:
+            InvalidOperationError: Malformed framing (400); the connection is closed.
+            DataSizeError: The body exceeds ``limit`` (413); reading stops at the limit.
+            TimeoutError: The body did not arrive within the request timeout.
+        """
+        encoding = self.headers.get("Transfer-Encoding")
+        if encoding is not None:
+            if encoding.strip().lower() != "chunked":
+                self.close_connection = True
+                raise InvalidOperationError(
+                    f"unsupported Transfer-Encoding {encoding[:64]!r}; only 'chunked' is accepted",
+                    error_code="bad_request",
+                )
+            if self.headers.get("Content-Length") is not None:
+                # Both framings at once is how request smuggling starts: refuse it.
+                self.close_connection = True
+                raise InvalidOperationError(
+                    "a request must not have both Transfer-Encoding and Content-Length",
+                    error_code="bad_request",
+                )
+            return self._read_chunked(limit)
         raw = self.headers.get("Content-Length")
         if raw is None:
             return b""
-        try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError
-        except ValueError:
+        length = _content_length(raw)
+        if length is None:
             self.close_connection = True
             raise InvalidOperationError(
-                f"invalid Content-Length {raw!r}", error_code="bad_request"
-            ) from None
+                f"invalid Content-Length {raw[:64]!r}", error_code="bad_request"
+            )
         if length > limit:
-            # Drain a moderately large body so the client sees the 413 instead of a broken
-            # pipe; beyond that, answer and close.
-            if length <= max(4 * limit, 64 << 20):
-                remaining = length
-                while remaining > 0:
-                    got = self.rfile.read(min(remaining, 1 << 20))
-                    if not got:
-                        break
-                    remaining -= len(got)
-            else:
-                self.close_connection = True
+            # Normally refused from the headers already (see _refusal_from_headers).
+            self.close_connection = True
             raise DataSizeError(
                 f"request body of {length} bytes exceeds the limit of {limit} bytes",
                 error_code="payload_too_large",
             )
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            self.close_connection = True
+            raise InvalidOperationError(
+                f"request body ended after {len(body)} of {length} bytes",
+                error_code="bad_request",
+            )
+        return body
+
+    def _read_chunked(self, limit: int) -> bytes:
+        """Read a ``Transfer-Encoding: chunked`` body; at most ``limit`` bytes are kept."""
+
+        def malformed(what: str) -> InvalidOperationError:
+            self.close_connection = True
+            return InvalidOperationError(
+                f"malformed chunked request body: {what}", error_code="bad_request"
+            )
+
+        chunks = []
+        total = 0
+        while True:
+            line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+            if not line.endswith(b"\n"):
+                raise malformed(
+                    f"chunk-size line longer than {_MAX_CHUNK_LINE} bytes"
+                    if len(line) > _MAX_CHUNK_LINE
+                    else "the body ended inside a chunk-size line"
+                )
+            match = _CHUNK_SIZE.fullmatch(line)
+            if match is None:
+                raise malformed(f"invalid chunk size {line[:32]!r} after {total} bytes")
+            size = int(match.group(1), 16)
+            if size == 0:
+                break
+            if total + size > limit:
+                self.close_connection = True
+                raise DataSizeError(
+                    f"chunked request body exceeds the limit of {limit} bytes",
+                    error_code="payload_too_large",
+                )
+            if not self._reserve(size):
+                self.close_connection = True
+                raise self._busy_bodies()
+            data = self.rfile.read(size)
+            if len(data) < size:
+                raise malformed(f"the body ended inside a chunk of {size} bytes")
+            chunks.append(data)
+            total += size
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise malformed(f"missing CRLF after a chunk of {size} bytes")
+        # Trailer fields (ignored), then the empty line that ends the body.
+        for _ in range(_MAX_TRAILER_LINES):
+            line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+            if line in (b"\r\n", b"\n"):
+                return b"".join(chunks)
+            if not line.endswith(b"\n"):
+                raise malformed("the body ended inside its trailer")
+        raise malformed(f"more than {_MAX_TRAILER_LINES} trailer lines")
 
     def _send(self, response: _Response, *, truncate: bool = False) -> None:
+        # Bounds how long a client that stops reading can hold this thread.
+        self.connection.settimeout(self.server.owner.response_timeout)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -318,13 +670,20 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if truncate or self.close_connection:
             self.send_header("Connection", "close")
-        body = response.body[: len(response.body) // 2] if truncate else response.body
+        # A truncate fault sends only the first half of the announced body.
+        left = len(response.body) // 2 if truncate else len(response.body)
+        pieces = [response.body] if isinstance(response.body, bytes) else response.body
         try:
             self.end_headers()
-            self.wfile.write(body)
+            for piece in pieces:
+                if left <= 0:
+                    break
+                self.wfile.write(piece[:left] if len(piece) > left else piece)
+                left -= len(piece)
             self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            # The client went away first (e.g. its timeout expired during a delay fault).
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            # The client went away first (e.g. its timeout expired during a delay fault), or
+            # stopped reading.
             self.close_connection = True
         if truncate:
             self.close_connection = True
@@ -335,7 +694,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         owner = self.server.owner
         try:
             if owner.token is not None:
-                self._check_auth(owner.token)
+                self._check_auth(owner.token)  # already checked in _handle; kept as a guard
             return self._route(method, path, body)
         except ShotpackError as exc:
             return _error_body(exc.status_code or 500, exc.message, exc.error_code)
@@ -493,27 +852,19 @@ class ApiHandler(BaseHTTPRequestHandler):
                 f"circuit jobs must be sent as {_JSON}, got {content_type!r}",
                 error_code="unsupported_media_type",
             )
-        try:
-            raw = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidOperationError(
-                f"request body is not valid JSON: {exc}", error_code="bad_request"
-            ) from None
-        if not isinstance(raw, dict):
-            raise ValidationError(
-                "request body must be a JSON object (PostJobsRequest)",
-                error_code="validation_error",
-            )
-        try:
-            request = PostJobsRequest.model_validate(raw)
-        except pydantic.ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-                for err in exc.errors()[:10]
-            )
-            raise ValidationError(
-                f"invalid PostJobsRequest: {problems}", error_code="validation_error"
-            ) from None
+        with self.server.parse_lock:
+            raw = _parse_job_body(body, owner.max_json_depth)
+            try:
+                request = PostJobsRequest.model_validate(raw)
+            except pydantic.ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+                    for err in exc.errors()[:10]
+                )
+                raise ValidationError(
+                    f"invalid PostJobsRequest: {problems}", error_code="validation_error"
+                ) from None
+            del raw
         if not request.circuits:
             raise ValidationError("the job has no circuits", error_code="validation_error")
         if request.shots > owner.max_shots:
@@ -521,6 +872,18 @@ class ApiHandler(BaseHTTPRequestHandler):
                 f"shots must be at most {owner.max_shots}, got {request.shots}",
                 error_code="validation_error",
             )
+        key = self.headers.get(IDEMPOTENCY_KEY)
+        if key is not None and owner.jobs.idempotency_keys.job_for(key) is not None:
+            # A replay takes no new memory: admitting it could evict or refuse the very job the
+            # key names.
+            return self._submit_job(body, request)
+        # Memory limits (may evict old finished jobs to make room), then the cheap batch check.
+        try:
+            owner.jobs.admit(request, len(body))
+        except ResultTooLarge as exc:
+            raise ValidationError(str(exc), error_code="validation_error") from None
+        except JobStoreFull as exc:
+            raise ShotpackError(str(exc), error_code="server_busy", status_code=503) from None
         if len(request.circuits) * request.shots > owner.max_total_shots:
             raise ValidationError(
                 f"circuits x shots = {len(request.circuits) * request.shots} exceeds the "
@@ -581,10 +944,62 @@ class ApiHandler(BaseHTTPRequestHandler):
         jid = self._job_id(job_id)
         try:
             return call(self.server.owner.jobs, jid)
+        except EvictedJob as exc:
+            # 404 as for any unknown job (what clients and earlier versions expect), told apart
+            # by its error_code and message.
+            raise NotFoundError(str(exc), error_code="job_evicted") from None
         except UnknownJob as exc:
             raise NotFoundError(str(exc), error_code="job_not_found") from None
         except JobConflict as exc:
             raise ConflictError(str(exc), error_code="job_conflict") from None
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _content_length(value: str | None) -> int | None:
+    """A ``Content-Length`` value as an int; None if absent or not ASCII digits. Values beyond
+    18 digits are read as 10**18 (over any limit) instead of being converted."""
+    if value is None:
+        return None
+    value = value.strip()
+    if _DIGITS.fullmatch(value) is None:
+        return None
+    return int(value) if len(value) <= 18 else 10**18
+
+
+def _parse_job_body(body: bytes, max_depth: int) -> dict[str, Any]:
+    """Parse a job submission's JSON, refusing deep nesting and non-integer ``shots``.
+
+    Raises:
+        InvalidOperationError: Not JSON, or nested deeper than ``max_depth`` (400).
+        ValidationError: Not an object, or ``shots`` is not a JSON integer (422).
+    """
+    check_json_depth(body, max_depth)
+    try:
+        raw = json.loads(body)
+    except RecursionError:
+        # Only reachable when max_json_depth is set above Python's recursion limit.
+        raise InvalidOperationError(
+            "request body is nested too deeply to parse", error_code="bad_request"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, or an over-long integer
+        raise InvalidOperationError(
+            f"request body is not valid JSON: {exc}", error_code="bad_request"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ValidationError(
+            "request body must be a JSON object (PostJobsRequest)", error_code="validation_error"
+        )
+    shots = raw.get("shots", 1)
+    # The schema says integer: true, 1.0 and "10" are not shot counts (pydantic's lax mode, which
+    # the shared model uses, would coerce them).
+    if type(shots) is not int:
+        raise ValidationError(
+            f"invalid PostJobsRequest: shots: must be an integer, got {json.dumps(shots)[:40]}",
+            error_code="validation_error",
+        )
+    return raw
 
 
 _Handler = Callable[..., _Response]

@@ -2,7 +2,9 @@
 
 ``measurements``: ``[{key: [[bit per locus component] per shot]}]`` per circuit. The body is built
 with NumPy as fixed-width ASCII rows (``[0,1],``), never through Python lists, so a 1M-shot job
-encodes in milliseconds instead of seconds.
+encodes in milliseconds instead of seconds. The server streams it (:class:`MeasurementsBody`): its
+length is known in advance and it is encoded block by block while being sent, so a download holds
+about 1 MiB of text at a time instead of the whole body.
 
 ``measurement_counts``: ``[{"measurement_keys": [...], "counts": {bitstring: n}}]`` per circuit, the
 bitstring being the keys' bits concatenated in ``measurement_keys`` order, each key in locus order
@@ -13,15 +15,17 @@ reports every shot under the empty bitstring.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from shotpack.server.simulator import CircuitResult
 
-__all__ = ["encode_counts", "encode_measurements", "encode_rows"]
+__all__ = ["MeasurementsBody", "encode_counts", "encode_measurements", "encode_rows"]
 
 _ZERO = ord("0")
+#: Shots tallied at a time by :func:`circuit_counts`.
+_COUNT_BLOCK = 1 << 20
 
 
 def encode_rows(bits: np.ndarray) -> bytes:
@@ -57,6 +61,68 @@ def encode_rows(bits: np.ndarray) -> bytes:
     return flat.tobytes()
 
 
+def _rows_length(bits: np.ndarray) -> int:
+    """Length of :func:`encode_rows` of ``bits`` without encoding it."""
+    shots, k = bits.shape
+    if shots == 0:
+        return 2
+    return 1 + shots * (3 if k == 0 else 2 * k + 2)
+
+
+class MeasurementsBody:
+    """The ``artifacts/measurements`` body of a batch, encoded lazily in blocks of rows.
+
+    ``len()`` is the exact byte length (for ``Content-Length``); iterating yields the body in
+    pieces of about ``block_bytes``, so sending it never holds the whole text.
+
+    Args:
+        results: One result per circuit of the job, in batch order.
+        block_bytes: Approximate size of the pieces yielded.
+
+    Example:
+        >>> r = CircuitResult(["m"], {"m": np.array([[0, 1], [1, 1]], dtype=np.uint8)}, 2)
+        >>> body = MeasurementsBody([r])
+        >>> b"".join(body), len(body)
+        (b'[{"m":[[0,1],[1,1]]}]', 21)
+    """
+
+    def __init__(self, results: Sequence[CircuitResult], block_bytes: int = 1 << 20) -> None:
+        self.results = list(results)
+        self.block_bytes = block_bytes
+        length = 2 + max(0, len(self.results) - 1)  # "[" "]" and the commas between circuits
+        for result in self.results:
+            length += 2 + max(0, len(result.keys) - 1)  # "{" "}" and the commas between keys
+            for key in result.keys:
+                length += len(json.dumps(key).encode()) + 1 + _rows_length(result.bits[key])
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b"["
+        for ci, result in enumerate(self.results):
+            yield b"{" if ci == 0 else b",{"
+            for ki, key in enumerate(result.keys):
+                yield (b"" if ki == 0 else b",") + json.dumps(key).encode() + b":"
+                yield from self._rows(result.bits[key])
+            yield b"}"
+        yield b"]"
+
+    def _rows(self, bits: np.ndarray) -> Iterator[bytes]:
+        """:func:`encode_rows` of ``bits``, in blocks of rows."""
+        shots, k = bits.shape
+        step = max(1, self.block_bytes // (2 * k + 3))
+        if shots <= step:
+            yield encode_rows(bits)
+            return
+        for start in range(0, shots, step):
+            block = encode_rows(bits[start : start + step])
+            # Each block is "[rows]": keep the outer "[" only first, the "]" only last.
+            first, last = start == 0, start + step >= shots
+            yield block[0 if first else 1 : len(block) if last else -1] + (b"" if last else b",")
+
+
 def encode_measurements(results: Sequence[CircuitResult]) -> bytes:
     """Build the ``artifacts/measurements`` body for a batch of circuit results.
 
@@ -64,22 +130,16 @@ def encode_measurements(results: Sequence[CircuitResult]) -> bytes:
         results: One result per circuit of the job, in batch order.
 
     Returns:
-        The JSON body as bytes.
+        The JSON body as bytes (the server streams :class:`MeasurementsBody` instead).
     """
-    # Collect fragments and join once: repeated concatenation would copy the body each time.
-    parts: list[bytes] = [b"["]
-    for ci, result in enumerate(results):
-        parts.append(b"{" if ci == 0 else b",{")
-        for ki, key in enumerate(result.keys):
-            parts.append((b"" if ki == 0 else b",") + json.dumps(key).encode() + b":")
-            parts.append(encode_rows(result.bits[key]))
-        parts.append(b"}")
-    parts.append(b"]")
-    return b"".join(parts)
+    return b"".join(MeasurementsBody(results))
 
 
 def circuit_counts(result: CircuitResult) -> dict[str, int]:
     """Histogram of one circuit's shots over the concatenated bitstrings of its keys.
+
+    Shots are tallied in blocks of :data:`_COUNT_BLOCK` rows, so the temporaries stay small
+    whatever the number of shots; outcomes come out in sorted order.
 
     Args:
         result: The circuit's measured bits.
@@ -89,18 +149,22 @@ def circuit_counts(result: CircuitResult) -> dict[str, int]:
     """
     if not result.keys:
         return {"": result.shots} if result.shots else {}
-    table = np.concatenate([result.bits[k] for k in result.keys], axis=1)
-    if table.shape[0] == 0:
+    shots = result.bits[result.keys[0]].shape[0]
+    if shots == 0:
         return {}
-    width = table.shape[1]
+    width = sum(result.bits[k].shape[1] for k in result.keys)
     if width == 0:
-        return {"": table.shape[0]}
-    # Distinct rows via a byte view, one string per distinct outcome (not per shot).
-    rows = np.ascontiguousarray(table + _ZERO)
-    unique, counts = np.unique(rows.view(f"S{width}").reshape(-1), return_counts=True)
-    return {
-        u.decode("ascii"): int(c) for u, c in zip(unique.tolist(), counts.tolist(), strict=True)
-    }
+        return {"": shots}
+    tally: dict[bytes, int] = {}
+    for start in range(0, shots, _COUNT_BLOCK):
+        block = [result.bits[k][start : start + _COUNT_BLOCK] for k in result.keys]
+        rows = np.concatenate(block, axis=1)
+        rows += _ZERO
+        # Distinct rows via a byte view, one entry per distinct outcome (not per shot).
+        unique, counts = np.unique(rows.view(f"S{width}").reshape(-1), return_counts=True)
+        for u, c in zip(unique.tolist(), counts.tolist(), strict=True):
+            tally[u] = tally.get(u, 0) + c
+    return {u.decode("ascii"): tally[u] for u in sorted(tally)}
 
 
 def encode_counts(results: Sequence[CircuitResult]) -> bytes:

@@ -27,11 +27,31 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["Fault", "FaultPlan", "FaultRule"]
+__all__ = ["Fault", "FaultPlan", "FaultRule", "truncate_path"]
 
 _KINDS = ("status", "delay", "drop", "reset", "truncate")
+
+
+def truncate_path(path: str, limit: int) -> str:
+    """Shorten a request path for a log, saying how long it was.
+
+    Args:
+        path: The request path.
+        limit: Characters of the path kept.
+
+    Returns:
+        ``path`` itself when short enough, else its first ``limit`` characters and a marker.
+
+    Example:
+        >>> truncate_path("/api/v1/" + "x" * 300, 12)
+        '/api/v1/xxxx...[308 chars]'
+    """
+    if len(path) <= limit:
+        return path
+    return f"{path[:limit]}...[{len(path)} chars]"
 
 
 @dataclass(frozen=True)
@@ -108,8 +128,20 @@ class FaultPlan:
         self._rules: list[FaultRule] = []
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self.injected: list[tuple[str, str, Fault]] = []
-        """Every fault injected so far, as ``(method, path, fault)``."""
+        self.injected: deque[tuple[str, str, Fault]] = deque(maxlen=10_000)
+        """The most recent faults injected, as ``(method, path, fault)`` (see :meth:`limit_log`)."""
+        self._max_path_chars = 256
+
+    def limit_log(self, max_records: int, max_path_chars: int) -> None:
+        """Bound :attr:`injected` to the last ``max_records`` faults, paths to ``max_path_chars``.
+
+        Args:
+            max_records: Records kept (older ones are dropped).
+            max_path_chars: Longer paths are truncated (see :func:`truncate_path`).
+        """
+        with self._lock:
+            self.injected = deque(self.injected, maxlen=max_records)
+            self._max_path_chars = max_path_chars
 
     @classmethod
     def parse(cls, spec: str, seed: int | None = None) -> FaultPlan:
@@ -232,6 +264,8 @@ class FaultPlan:
                 if rule.times is not None:
                     rule.times -= 1
                 rule.hits += 1
-                self.injected.append((method, path, rule.fault))
+                self.injected.append(
+                    (method, truncate_path(path, self._max_path_chars), rule.fault)
+                )
                 return rule.fault
         return None

@@ -27,7 +27,6 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -42,7 +41,7 @@ from shotpack.iqm.validation import (
     validate_qubit_mapping,
 )
 from shotpack.server.architecture import Architecture
-from shotpack.server.artifacts import encode_counts, encode_measurements
+from shotpack.server.artifacts import MeasurementsBody, encode_counts
 from shotpack.server.simulator import (
     CircuitResult,
     NativeOp,
@@ -52,13 +51,17 @@ from shotpack.server.simulator import (
 )
 
 __all__ = [
+    "EvictedJob",
     "IdempotencyKeyReused",
     "IdempotencyKeys",
     "Job",
     "JobConflict",
     "JobQueue",
     "JobStatus",
+    "JobStoreFull",
+    "ResultTooLarge",
     "UnknownJob",
+    "estimate_result_bytes",
 ]
 
 logger = logging.getLogger("shotpack.server")
@@ -162,6 +165,61 @@ class IdempotencyKeys:
         self._expire()
 
 
+class EvictedJob(UnknownJob):
+    """The job existed but was evicted to bound the server's memory.
+
+    Answered with HTTP 404 and ``error_code`` ``job_evicted``.
+    """
+
+
+class ResultTooLarge(ValueError):
+    """A job's estimated result exceeds the per-job limit (HTTP 422)."""
+
+
+class JobStoreFull(RuntimeError):
+    """Unfinished jobs fill the job store's memory budget (HTTP 503)."""
+
+
+#: Memory an unfinished job holds per byte of its JSON body: its parsed request, then its compiled
+#: operations (pydantic models, NativeOps; measured at 20-26 bytes per byte). Both are dropped when
+#: the job has run.
+PARSED_BYTES_PER_BODY_BYTE = 20
+#: Tombstones of evicted jobs kept, so a request for one says it was evicted.
+_MAX_TOMBSTONES = 10_000
+
+
+def estimate_result_bytes(request: PostJobsRequest) -> int:
+    """Upper bound of the memory a job's results take on the server.
+
+    Per circuit and shot, every ``measure`` of ``k`` qubits stores ``k`` bytes of bits (the
+    measurements artifact is streamed, not stored); the counts artifact, kept once encoded, holds
+    at most ``min(shots, 2**width)`` entries of about ``width + 12`` bytes.
+
+    Args:
+        request: The parsed submission.
+
+    Returns:
+        The estimate in bytes.
+
+    Example:
+        >>> from shotpack.iqm.models import Circuit, Instruction
+        >>> m = Instruction(name="measure", locus=("QB1", "QB2"), args={"key": "m"})
+        >>> estimate_result_bytes(PostJobsRequest(circuits=[Circuit(name="c", instructions=[m])],
+        ...                                       shots=1000))
+        2056
+    """
+    total = 0
+    shots = request.shots
+    for circuit in request.circuits:
+        if isinstance(circuit, str) or circuit is None:  # QIR, or dropped after compilation
+            continue
+        widths = [len(inst.locus) for inst in circuit.instructions if inst.name == "measure"]
+        width = sum(widths)
+        total += shots * width
+        total += min(shots, 1 << min(width, 62)) * (width + 12) if widths else 0
+    return total
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
@@ -222,6 +280,12 @@ class Job:
         }
 
 
+def _drop_circuits(request: PostJobsRequest) -> PostJobsRequest:
+    """The request without its parsed circuits (the compiled operations replace them), keeping
+    their number; the submitted body stays available as the job's payload."""
+    return request.model_copy(update={"circuits": [None] * len(request.circuits)})
+
+
 class JobQueue:
     """The job store, the compilation and execution workers, and cancellation.
 
@@ -233,7 +297,12 @@ class JobQueue:
         max_qubits: Largest statevector the simulator may use.
         max_state_bytes: Memory budget of one simulation.
         max_retained_jobs: Finished jobs kept (with their results); the oldest finished jobs
-            beyond this number are forgotten (``GET`` then answers 404).
+            beyond this number are evicted (``GET`` then answers 404 ``job_evicted``).
+        max_job_result_bytes: Largest :func:`estimate_result_bytes` of one job (else
+            :class:`ResultTooLarge` at admission).
+        max_stored_bytes: Budget of the job store (payloads, results, encoded artifacts); the
+            oldest finished jobs are evicted to stay within it.
+        job_retention: Seconds a finished job is kept before eviction.
 
     Example:
         >>> from shotpack.server.architecture import Architecture
@@ -249,11 +318,29 @@ class JobQueue:
         seed: int | None = None,
         job_delay: float = 0.0,
         max_qubits: int = 20,
-        max_state_bytes: int = 1 << 30,
+        max_state_bytes: int = 32 << 20,
         max_retained_jobs: int = 1000,
+        max_job_result_bytes: int = 32 << 20,
+        max_stored_bytes: int = 64 << 20,
+        job_retention: float = 3600.0,
     ) -> None:
+        if max_job_result_bytes > max_stored_bytes:
+            raise ValueError(
+                f"max_job_result_bytes ({max_job_result_bytes}) must not exceed max_stored_bytes "
+                f"({max_stored_bytes})"
+            )
         self.architecture = architecture
         self.max_retained_jobs = max_retained_jobs
+        self.max_job_result_bytes = max_job_result_bytes
+        self.max_stored_bytes = max_stored_bytes
+        self.job_retention = job_retention
+        self._finished_at: dict[uuid.UUID, float] = {}
+        self._estimates: dict[uuid.UUID, int] = {}
+        self._tombstones: dict[uuid.UUID, str] = {}
+        self._last_expiry = 0.0
+        # One artifact encoding at a time: the transient copies of two big encodings at once
+        # would double the peak memory.
+        self._encode_lock = threading.Lock()
         self.dqa = DynamicQuantumArchitecture.model_validate(architecture.dqa())
         self.job_delay = job_delay
         self.max_qubits = max_qubits
@@ -370,19 +457,19 @@ class JobQueue:
         with self._cond:
             return self._job(job_id).payload
 
-    def artifact(self, job_id: uuid.UUID, kind: str) -> bytes:
+    def artifact(self, job_id: uuid.UUID, kind: str) -> bytes | MeasurementsBody:
         """A result artifact body (``measurements`` or ``measurement_counts``).
+
+        The measurements body is returned as a :class:`MeasurementsBody`, encoded while it is
+        sent (it would be about three times the size of the stored bits); the counts body is
+        encoded once and kept.
 
         Raises:
             UnknownJob: No such job, or the job has no such artifact (not completed).
         """
-        encoders: dict[str, Callable[[list[CircuitResult]], bytes]] = {
-            "measurements": encode_measurements,
-            "measurement_counts": encode_counts,
-        }
         with self._cond:
             job = self._job(job_id)
-            if kind not in encoders:
+            if kind not in ("measurements", "measurement_counts"):
                 raise UnknownJob(f"job {job_id} has no artifact of type {kind!r}")
             if job.status != JobStatus.COMPLETED or job.results is None:
                 raise UnknownJob(
@@ -390,11 +477,18 @@ class JobQueue:
                 )
             cached = job.artifact_cache.get(kind)
             results = job.results
+        if kind == "measurements":
+            return MeasurementsBody(results)
         if cached is None:
-            # Encode outside the lock; two concurrent first requests both encode, harmlessly.
-            cached = encoders[kind](results)
-            with self._cond:
-                job.artifact_cache[kind] = cached
+            # Encode outside the job lock, one encoding at a time: two large encodings at once
+            # would double the transient memory.
+            with self._encode_lock:
+                cached = job.artifact_cache.get(kind)
+                if cached is None:
+                    cached = encode_counts(results)
+                    with self._cond:
+                        job.artifact_cache[kind] = cached
+                        self._enforce_budget()
         return cached
 
     def cancel(self, job_id: uuid.UUID) -> None:
@@ -427,6 +521,8 @@ class JobQueue:
                 if job.status == JobStatus.WAITING:
                     self._finish_cancel(job)
             del self._jobs[job_id]
+            self._finished_at.pop(job_id, None)
+            self._estimates.pop(job_id, None)
             self._cond.notify_all()
 
     def counts(self) -> dict[str, int]:
@@ -440,15 +536,121 @@ class JobQueue:
     # -- internals -------------------------------------------------------------------------
 
     def _evict(self) -> None:
-        """Forget the oldest finished jobs beyond ``max_retained_jobs`` (dicts keep insertion
-        order, so the first finished ones found are the oldest)."""
-        finished = [jid for jid, job in self._jobs.items() if job.status.terminal]
-        for jid in finished[: max(0, len(finished) - self.max_retained_jobs)]:
-            del self._jobs[jid]
+        """Evict finished jobs beyond ``max_retained_jobs``, older than ``job_retention``, or
+        over the ``max_stored_bytes`` budget (oldest first). Call with the lock held."""
+        now = time.monotonic()
+        finished = self._finished_jobs(now)
+        excess = len(finished) - self.max_retained_jobs
+        for jid in finished[: max(0, excess)]:
+            self._tombstone(jid, f"more than {self.max_retained_jobs} finished jobs are kept")
+        for jid in finished[max(0, excess) :]:
+            if now - self._finished_at[jid] <= self.job_retention:
+                break
+            self._tombstone(jid, f"finished jobs are kept for {self.job_retention:g} s")
+        self._enforce_budget()
+
+    # -- memory bounds (job store budget, eviction) ------------------------------------------
+
+    def admit(self, request: PostJobsRequest, payload_bytes: int) -> None:
+        """Check that a new job fits the memory limits, evicting old finished jobs if needed.
+
+        Args:
+            request: The parsed submission.
+            payload_bytes: Size of the submitted body (kept for ``GET jobs/{id}/payload``); its
+                parsed form counts :data:`PARSED_BYTES_PER_BODY_BYTE` times as much.
+
+        Raises:
+            ResultTooLarge: The job's estimated result exceeds ``max_job_result_bytes``.
+            JobStoreFull: Unfinished jobs leave no room for this one in ``max_stored_bytes``.
+        """
+        estimate = estimate_result_bytes(request)
+        if estimate > self.max_job_result_bytes:
+            raise ResultTooLarge(
+                f"the job's results would take about {estimate} bytes (shots x measured bits); "
+                f"the server's limit is {self.max_job_result_bytes} bytes per job: use fewer "
+                "shots, circuits or measured qubits"
+            )
+        needed = estimate + (1 + PARSED_BYTES_PER_BODY_BYTE) * payload_bytes
+        with self._cond:
+            self._evict()
+            used = self._make_room(needed)
+            if used + needed > self.max_stored_bytes:
+                raise JobStoreFull(
+                    f"the server is busy: unfinished jobs hold {used} of its "
+                    f"{self.max_stored_bytes} bytes of job memory and this job needs about "
+                    f"{needed}; retry when some have finished"
+                )
+
+    def _finished_jobs(self, now: float) -> list[uuid.UUID]:
+        """Finished job IDs, oldest first; stamps newly finished ones with ``now``."""
+        out = []
+        for jid, job in self._jobs.items():
+            if job.status.terminal:
+                self._finished_at.setdefault(jid, now)
+                out.append(jid)
+        out.sort(key=self._finished_at.__getitem__)
+        return out
+
+    def _job_bytes(self, job: Job) -> int:
+        """Memory held for a job: payload and its parsed form, results (or their estimate until
+        they exist) and encoded artifacts."""
+        # The parsed form is kept until the job finishes (then only the payload bytes are).
+        parsed = PARSED_BYTES_PER_BODY_BYTE if not job.status.terminal else 0
+        size = (1 + parsed) * len(job.payload)
+        size += sum(len(body) for body in job.artifact_cache.values())
+        if job.results is not None:
+            size += sum(bits.nbytes for result in job.results for bits in result.bits.values())
+        elif not job.status.terminal:
+            estimate = self._estimates.get(job.id)
+            if estimate is None:
+                estimate = self._estimates[job.id] = estimate_result_bytes(job.request)
+            size += estimate
+        return size
+
+    def _make_room(self, needed: int) -> int:
+        """Evict the oldest finished jobs until ``needed`` more bytes fit the budget (or none
+        is left); returns the bytes then held."""
+        used = sum(self._job_bytes(job) for job in self._jobs.values())
+        for jid in self._finished_jobs(time.monotonic()):
+            if used + needed <= self.max_stored_bytes:
+                break
+            used -= self._job_bytes(self._jobs[jid])
+            self._tombstone(jid, f"the job store keeps at most {self.max_stored_bytes} bytes")
+        return used
+
+    def _enforce_budget(self) -> None:
+        """Evict the oldest finished jobs while the store exceeds ``max_stored_bytes``."""
+        self._make_room(0)
+
+    def _expire(self) -> None:
+        """Apply ``job_retention`` at most once a second between submissions."""
+        now = time.monotonic()
+        if now - self._last_expiry >= 1.0:
+            self._last_expiry = now
+            self._evict()
+
+    def _tombstone(self, job_id: uuid.UUID, reason: str) -> None:
+        """Evict a job, remembering why (bounded) so requests for it say so (``job_evicted``)."""
+        job = self._jobs.pop(job_id, None)
+        self._finished_at.pop(job_id, None)
+        self._estimates.pop(job_id, None)
+        if job is None:
+            return
+        self._tombstones[job_id] = reason
+        while len(self._tombstones) > _MAX_TOMBSTONES:
+            del self._tombstones[next(iter(self._tombstones))]
+        logger.info("job %s evicted: %s", job_id, reason)
 
     def _job(self, job_id: uuid.UUID) -> Job:
+        self._expire()
         job = self._jobs.get(job_id)
         if job is None:
+            reason = self._tombstones.get(job_id)
+            if reason is not None:
+                raise EvictedJob(
+                    f"job {job_id} is no longer available: it was evicted after it finished "
+                    f"({reason})"
+                )
             raise UnknownJob(f"job {job_id} does not exist")
         return job
 
@@ -499,6 +701,9 @@ class JobQueue:
                 if job.status.terminal:
                     continue
                 job.compiled = compiled
+                # Estimate before the circuits go: the store counts it until the results exist.
+                self._estimates.setdefault(job.id, estimate_result_bytes(job.request))
+                job.request = _drop_circuits(job.request)
                 job.calibration_set_id = self.architecture.calibration_set_id
                 job.mark("compilation_ended")
                 self._to_execute.append(job)
@@ -566,10 +771,13 @@ class JobQueue:
                     logger.info("job %s cancelled", job.id)
                     continue
                 job.results = results
+                job.compiled = [[] for _ in job.compiled or ()]  # the operations are done with
                 job.mark("execution_ended")
                 job.status = JobStatus.COMPLETED
                 job.mark("completed")
                 logger.info("job %s completed", job.id)
+                self._estimates.pop(job.id, None)
+                self._evict()
 
     def _execute(self, job: Job) -> list[CircuitResult]:
         assert job.compiled is not None

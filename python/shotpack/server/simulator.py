@@ -47,6 +47,8 @@ __all__ = [
 _NO_OPS = frozenset({"barrier", "delay"})
 #: Single-qubit unitaries (``rz``, ``sx`` and ``u`` need no calibration on IQM hardware).
 _ONE_QUBIT = frozenset({"prx", "rz", "sx", "u"})
+#: Shots per block when turning sampled outcomes into bits (bounds the temporaries).
+_BLOCK_SHOTS = 1 << 20
 #: Operations the simulator understands.
 SUPPORTED_OPS = _ONE_QUBIT | {"cc_prx", "cz", "measure", "reset", "barrier", "delay"}
 
@@ -398,18 +400,34 @@ def _collect(
     errors: list[float],
     rng: np.random.Generator,
 ) -> CircuitResult:
-    """Sample deferred measurements per branch, apply readout error, shuffle shots."""
+    """Sample deferred measurements per branch, apply readout error, shuffle shots.
+
+    Memory stays near the size of the result: every key's bits go into one ``uint8`` table
+    (row = shot) that is shuffled in place, the sampled outcomes are as narrow an integer as
+    they can be, and bits and readout flips are produced in blocks of shots. The random draws
+    are the same, in the same order, as sampling into separate arrays and permuting them.
+    """
     total = int(br.counts.sum())
     n = br.n
-    branch_of_shot = np.repeat(np.arange(len(br.counts)), br.counts)
-    bits: dict[str, np.ndarray] = {k: v[branch_of_shot] for k, v in br.records.items()}
+    widths = {k: v.shape[1] for k, v in br.records.items()}
+    widths.update((key, len(qs)) for key, qs in deferred)
+    columns: dict[str, slice] = {}
+    width = 0
+    for key in keys:
+        columns[key] = slice(width, width + widths[key])
+        width += widths[key]
+    table = np.empty((total, width), dtype=np.uint8)
+    for key, v in br.records.items():
+        if key in columns:
+            # One recorded row per branch, repeated for the branch's shots.
+            table[:, columns[key]] = np.repeat(v, br.counts, axis=0)
 
     measured = sorted({q for _, qs in deferred for q in qs})
     if deferred:
         # Sample the basis index of the deferred qubits for every shot, branch by branch.
         pos = {q: j for j, q in enumerate(measured)}
         m = len(measured)
-        outcome = np.empty(total, dtype=np.int64)
+        outcome = np.empty(total, dtype=np.uint32 if m <= 32 else np.uint64)
         start = 0
         for b, count in enumerate(br.counts.tolist()):
             probs = np.abs(br.state[b].reshape((2,) * n)) ** 2 if n else np.ones(())
@@ -420,15 +438,27 @@ def _collect(
             # Counts per outcome, then one run per outcome: the final shuffle of all shots
             # makes them i.i.d. samples (cheaper than a random-access search per shot).
             per_outcome = rng.multinomial(count, pvals / pvals.sum())
-            outcome[start : start + count] = np.repeat(np.arange(1 << m), per_outcome)
+            outcome[start : start + count] = np.repeat(
+                np.arange(1 << m, dtype=outcome.dtype), per_outcome
+            )
             start += count
         for key, qs in deferred:
-            cols = np.empty((total, len(qs)), dtype=np.uint8)
+            first = columns[key].start
             for j, q in enumerate(qs):
-                cols[:, j] = (outcome >> (m - 1 - pos[q])) & 1
+                shift = outcome.dtype.type(m - 1 - pos[q])
+                for lo in range(0, total, _BLOCK_SHOTS):
+                    hi = min(total, lo + _BLOCK_SHOTS)
+                    table[lo:hi, first + j] = (outcome[lo:hi] >> shift) & 1
                 if errors[q] > 0:
-                    cols[:, j] ^= (rng.random(total) < errors[q]).astype(np.uint8)
-            bits[key] = cols
+                    for lo in range(0, total, _BLOCK_SHOTS):
+                        hi = min(total, lo + _BLOCK_SHOTS)
+                        table[lo:hi, first + j] ^= rng.random(hi - lo) < errors[q]
+        del outcome
 
-    perm = rng.permutation(total)
-    return CircuitResult(keys=keys, bits={k: bits[k][perm] for k in keys}, shots=total)
+    if width:
+        # Shuffle whole rows as single items of a 1-D view: the same draws as
+        # rng.permutation(total), about ten times faster than shuffling the 2-D table.
+        rng.shuffle(table.view(np.dtype((np.void, width))).reshape(-1))
+    else:
+        rng.permutation(total)  # keep the random stream of later circuits unchanged
+    return CircuitResult(keys=keys, bits={key: table[:, columns[key]] for key in keys}, shots=total)
