@@ -15,10 +15,10 @@ import pytest
 import requests
 
 from shotpack.iqm.errors import InvalidOperationError
-from shotpack.server import LocalServer
-from shotpack.server.app import check_json_depth
+from shotpack.server import LocalServer, json_depth
 from shotpack.server.artifacts import MeasurementsBody, circuit_counts, encode_rows
 from shotpack.server.jobs import PARSED_BYTES_PER_BODY_BYTE
+from shotpack.server.json_depth import check_json_depth
 from shotpack.server.simulator import CircuitResult
 
 SUBMIT = "/api/v1/jobs/sim/circuit"
@@ -184,9 +184,8 @@ def test_deep_nesting_in_process_and_the_depth_scan(iqm_server):
 
 @pytest.mark.parametrize("block", [1, 2, 3, 5, 1 << 18])
 def test_depth_scan_carries_strings_and_escapes_across_blocks(monkeypatch, block):
-    import shotpack.server.app as app
 
-    monkeypatch.setattr(app, "_SCAN_BLOCK", block)
+    monkeypatch.setattr(json_depth, "_SCAN_BLOCK", block)
     tricky = ["[{", "\\", '"]]"', 'x\\"[', "\\\\"]
     for depth in range(1, 7):
         value: object = tricky

@@ -24,17 +24,15 @@ import logging
 import re
 import socket
 import struct
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
 import pydantic
 
 from shotpack.iqm.errors import (
@@ -48,6 +46,7 @@ from shotpack.iqm.errors import (
 )
 from shotpack.iqm.models import PostJobsRequest
 from shotpack.server.artifacts import MeasurementsBody
+from shotpack.server.connections import SOURCE, DeadlineSocketIO, LimitedHTTPServer
 from shotpack.server.faults import Fault
 from shotpack.server.jobs import (
     EvictedJob,
@@ -57,15 +56,15 @@ from shotpack.server.jobs import (
     ResultTooLarge,
     UnknownJob,
 )
+from shotpack.server.json_depth import check_json_depth
 
 if TYPE_CHECKING:
     from shotpack.server.local import LocalServer
 
-__all__ = ["ApiHTTPServer", "ApiHandler", "RequestRecord", "check_json_depth"]
+__all__ = ["ApiHTTPServer", "ApiHandler", "RequestRecord"]
 
 logger = logging.getLogger("shotpack.server")
 
-SOURCE = "iqm-server"
 _JSON = "application/json"
 
 
@@ -102,216 +101,11 @@ def _error_body(status: int, message: str, error_code: str | None) -> _Response:
     return _json({"message": message, "error_code": error_code, "source": SOURCE}, status)
 
 
-class ApiHTTPServer(ThreadingHTTPServer):
-    """Threading HTTP server that knows its :class:`LocalServer` and its open connections.
-
-    At most ``owner.max_connections`` connections are served at once, each by its own thread.
-    A connection accepted beyond that gets an immediate ``503`` (``error_code`` ``server_busy``,
-    ``Retry-After: 1``) and is closed, instead of waiting in the listen backlog: the client learns
-    at once that it should retry (both IQM clients retry a 503), the accept loop never blocks, and
-    no connection can hold more than one thread.
-    """
-
-    daemon_threads = True
-    allow_reuse_address = True
+class ApiHTTPServer(LimitedHTTPServer):
+    """The local server's HTTP server: :class:`LimitedHTTPServer` serving :class:`ApiHandler`."""
 
     def __init__(self, address: tuple[str, int], owner: LocalServer) -> None:
-        self.owner = owner
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        self.max_connections = owner.max_connections
-        self.busy_rejections = 0
-        """Connections refused with a 503 because every handler thread was busy."""
-        self._slots = threading.BoundedSemaphore(owner.max_connections)
-        self.bodies = _ByteBudget(owner.max_inflight_body_bytes)
-        # One job body parsed at a time: parsing holds about 20 bytes of Python objects per byte.
-        self.parse_lock = threading.Lock()
-        # listen() backlog: bursts of new connections wait here instead of being reset.
-        self.request_queue_size = owner.backlog
-        super().__init__(address, ApiHandler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.busy_rejections += 1
-            self._refuse_busy(request)
-            return
-        with self.connections_lock:
-            self.connections.add(request)
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def _refuse_busy(self, request: socket.socket) -> None:
-        """Answer 503 on a connection no thread can serve, without blocking, and close it."""
-        body = json.dumps(
-            {
-                "message": f"server busy: all {self.max_connections} connections are in use; "
-                "retry shortly",
-                "error_code": "server_busy",
-                "source": SOURCE,
-            },
-            separators=(",", ":"),
-        ).encode()
-        head = (
-            "HTTP/1.1 503 Service Unavailable\r\n"
-            f"Content-Type: {_JSON}\r\nContent-Length: {len(body)}\r\n"
-            "Retry-After: 1\r\nConnection: close\r\n\r\n"
-        ).encode()
-        try:
-            request.setblocking(False)
-            # A fresh socket's send buffer is empty, so this small answer fits at once.
-            request.send(head + body)
-            # Read what the client already sent: closing with unread data would send an RST,
-            # which can make the client lose the 503.
-            for _ in range(16):
-                if not request.recv(65536):
-                    break
-        except OSError:
-            pass
-        self.shutdown_request(request)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that disconnects mid-request is routine; anything else is logged, not
-        # printed to stderr.
-        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-    def close_connections(self) -> None:
-        """Shut down every open keep-alive connection (used when stopping)."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _ByteBudget:
-    """A shared count of bytes in use with a ceiling (request bodies being read or handled)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self._lock = threading.Lock()
-
-    def try_reserve(self, n: int) -> bool:
-        with self._lock:
-            if self.used + n > self.limit:
-                return False
-            self.used += n
-            return True
-
-    def release(self, n: int) -> None:
-        with self._lock:
-            self.used -= n
-
-
-class _DeadlineSocketIO(socket.SocketIO):
-    """Socket reader with two deadlines, so a silent or trickling client cannot pin a thread.
-
-    Until the first byte of a request arrives, each read waits at most ``idle_timeout`` (an idle
-    keep-alive connection is closed after that). From the first byte on, the request line, the
-    headers and the body must all arrive within ``request_timeout``; each read's socket timeout
-    is the time left, so sending one byte every few seconds does not extend it.
-    """
-
-    def __init__(self, sock: socket.socket, idle_timeout: float, request_timeout: float) -> None:
-        super().__init__(sock, "rb")
-        self._idle_timeout = idle_timeout
-        self._request_timeout = request_timeout
-        self._deadline: float | None = None
-
-    def await_request(self) -> None:
-        """Start waiting for the next request (idle timeout until its first byte)."""
-        self._deadline = None
-
-    def readinto(self, b: Any) -> int | None:
-        if self._deadline is None:
-            timeout = self._idle_timeout
-        else:
-            timeout = self._deadline - time.monotonic()
-            if timeout <= 0:
-                raise TimeoutError(f"request not received within {self._request_timeout:g} s")
-        self._sock.settimeout(timeout)  # type: ignore[attr-defined]
-        n = super().readinto(b)
-        if self._deadline is None and n:
-            self._deadline = time.monotonic() + self._request_timeout
-        return n
-
-
-_SCAN_BLOCK = 1 << 18
-
-
-def check_json_depth(body: bytes, limit: int) -> None:
-    """Refuse a JSON body nested deeper than ``limit`` arrays/objects, before parsing it.
-
-    Python's ``json`` parser recurses once per level, so ``[`` x 100,000 would otherwise end in a
-    RecursionError. The scan is vectorised and works in blocks of 256 KiB, so its memory stays
-    small for any body: a quote counts when an even number of backslashes precedes it, and
-    brackets between an opening and a closing quote do not count.
-
-    Args:
-        body: The raw request body.
-        limit: Deepest nesting allowed (the body itself being an object is depth 1).
-
-    Raises:
-        InvalidOperationError: The nesting is deeper than ``limit`` (HTTP 400).
-
-    Example:
-        >>> check_json_depth(b'{"a": [[1], "[[[[["]}', 3)
-        >>> check_json_depth(b"[[[[1]]]]", 3)
-        Traceback (most recent call last):
-        ...
-        shotpack.iqm.errors.InvalidOperationError: JSON nesting deeper than 3 levels ...
-    """
-    if body.count(b"[") + body.count(b"{") <= limit:
-        return  # too few brackets to nest that deep
-    data = np.frombuffer(body, dtype=np.uint8)
-    depth = 0
-    in_string = 0  # 1 if the previous block ended inside a string
-    run = 0  # backslashes at the end of the previous block
-    for start in range(0, len(data), _SCAN_BLOCK):
-        block = data[start : start + _SCAN_BLOCK]
-        idx = np.arange(len(block), dtype=np.int32)
-        backslash = block == ord("\\")
-        # Index of the last non-backslash at or before each position (-1: none in this block).
-        last = np.maximum.accumulate(np.where(backslash, np.int32(-1), idx))
-        before = np.empty_like(last)
-        before[0] = -1
-        before[1:] = last[:-1]
-        # Backslashes right before each position, counting those carried from the last block.
-        preceding = np.where(before < 0, idx + run, idx - 1 - before)
-        quote = (block == ord('"')) & (preceding % 2 == 0)
-        toggles = np.cumsum(quote, dtype=np.int32)
-        outside = (toggles + in_string) % 2 == 0
-        step = (block == ord("[")).astype(np.int32)
-        step += block == ord("{")
-        step -= block == ord("]")
-        step -= block == ord("}")
-        step *= outside
-        levels = np.cumsum(step, dtype=np.int32)
-        if depth + int(levels.max()) > limit:
-            raise InvalidOperationError(
-                f"JSON nesting deeper than {limit} levels is not accepted (the server's "
-                "max_json_depth)",
-                error_code="bad_request",
-            )
-        depth += int(levels[-1])
-        in_string = (in_string + int(toggles[-1])) % 2
-        run = int(len(block) + run if last[-1] < 0 else len(block) - 1 - last[-1])
+        super().__init__(address, owner, ApiHandler)
 
 
 _SEG = r"[^/]+"
@@ -353,7 +147,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         owner = self.server.owner
         # Reads go through the deadline reader instead of the plain socket file.
         self.rfile.close()
-        self._reader = _DeadlineSocketIO(self.connection, owner.idle_timeout, owner.request_timeout)
+        self._reader = DeadlineSocketIO(self.connection, owner.idle_timeout, owner.request_timeout)
         self.rfile = io.BufferedReader(self._reader)
 
     def handle_one_request(self) -> None:
