@@ -81,8 +81,8 @@ def coerce_bindings(circuit: Any, values: Any) -> BindingsArray:
 def check_circuit(circuit: object) -> None:
     if not is_circuit(circuit):
         raise TypeError(
-            "the circuit must have an integer `num_qubits` and a `parameters` sequence, "
-            f"got {type(circuit)}"
+            "circuit must be QuantumCircuit or a shotpack Circuit (any object with an integer "
+            f"`num_qubits` and a `parameters` sequence), got {type(circuit)}"
         )
 
 
