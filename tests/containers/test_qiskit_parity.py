@@ -201,3 +201,12 @@ def test_pub_with_generator_key_checks_the_parameter_count() -> None:
     short = BindingsArray({(n for n in ("t",)): np.zeros((2, 1))}, shape=2)
     with pytest.raises(ValueError):
         SamplerPub(circuit, parameter_values=short)
+
+
+def test_dict_values_missing_a_name_say_which() -> None:
+    circuit = _shotpack_circuit()  # parameters t and u
+    with pytest.raises(ValueError, match=r"No value for parameter\(s\) \['u'\]") as info:
+        EstimatorPub.coerce((circuit, "Z", {"t": [0.1, 0.2]}))
+    assert "The number of values (1) does not match the number of parameters (2)" in str(info.value)
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['w'\]"):
+        SamplerPub.coerce((circuit, {"t": 1.0, "u": 2.0, "w": 3.0}))

@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shotpack._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
@@ -86,7 +88,151 @@ _EXPORTS: dict[str, str] = {
     "RegisterMismatchError": "shotpack.iqm.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+# Kept literal (not computed from _EXPORTS) so that linters and type checkers can read it;
+# tests/test_public_api.py checks that the two agree.
+__all__ = [
+    "STANDARD_DD_STRATEGY",
+    "AuthenticationError",
+    "BadGatewayError",
+    "BadRequestError",
+    "CalibrationSet",
+    "Circuit",
+    "CircuitCompilationOptions",
+    "CircuitExecutionError",
+    "CircuitJob",
+    "CircuitMeasurementCounts",
+    "CircuitOperation",
+    "CircuitTranspilationError",
+    "CircuitValidationError",
+    "ClientAuthenticationError",
+    "ClientConfigurationError",
+    "ConflictError",
+    "ConnectionFailedError",
+    "DDMode",
+    "DDStrategy",
+    "DataSizeError",
+    "DynamicQuantumArchitecture",
+    "EmptyComponentListError",
+    "EngineInitialisationError",
+    "ForbiddenError",
+    "GateImplementationInfo",
+    "GateInfo",
+    "GatewayTimeoutError",
+    "HeraldingMode",
+    "IQMBackend",
+    "IQMClient",
+    "IQMError",
+    "IQMJob",
+    "IQMResult",
+    "Instruction",
+    "InternalServerError",
+    "InternalSystemError",
+    "InvalidOperationError",
+    "JobCancelledError",
+    "JobData",
+    "JobFailedError",
+    "JobStatus",
+    "MeasurementKey",
+    "Metadata",
+    "MoveGateFrameTrackingMode",
+    "MoveGateValidationMode",
+    "NotFoundError",
+    "ObservationFinder",
+    "OperationTimeoutError",
+    "PayloadTooLargeError",
+    "PostJobsRequest",
+    "QualityMetricSet",
+    "RateLimitError",
+    "RegisterMismatchError",
+    "RunRequest",
+    "RunResult",
+    "ServerJobStatus",
+    "ServiceUnavailableError",
+    "ShotpackError",
+    "StaticQuantumArchitecture",
+    "Status",
+    "SystemUnavailableError",
+    "TimelineEntry",
+    "TooManyRequestsError",
+    "UnauthorizedError",
+    "UnknownObservationError",
+    "UnknownSettingError",
+    "ValidationError",
+]
 
 
 __getattr__, __dir__ = lazy_exports("shotpack.iqm", _EXPORTS, globals())
+
+
+if TYPE_CHECKING:
+    # Static checkers do not run __getattr__: these imports give every lazy name its real type.
+    from shotpack.errors import ShotpackError
+    from shotpack.iqm.backend import IQMBackend
+    from shotpack.iqm.circuit_job import CircuitJob
+    from shotpack.iqm.client import IQMClient
+    from shotpack.iqm.errors import (
+        AuthenticationError,
+        BadGatewayError,
+        BadRequestError,
+        CircuitExecutionError,
+        CircuitTranspilationError,
+        CircuitValidationError,
+        ClientAuthenticationError,
+        ClientConfigurationError,
+        ConflictError,
+        ConnectionFailedError,
+        DataSizeError,
+        EmptyComponentListError,
+        EngineInitialisationError,
+        ForbiddenError,
+        GatewayTimeoutError,
+        InternalServerError,
+        InternalSystemError,
+        InvalidOperationError,
+        IQMError,
+        JobCancelledError,
+        JobFailedError,
+        NotFoundError,
+        OperationTimeoutError,
+        PayloadTooLargeError,
+        RateLimitError,
+        RegisterMismatchError,
+        ServiceUnavailableError,
+        SystemUnavailableError,
+        TooManyRequestsError,
+        UnauthorizedError,
+        UnknownObservationError,
+        UnknownSettingError,
+        ValidationError,
+    )
+    from shotpack.iqm.job import IQMJob, JobStatus
+    from shotpack.iqm.models.architecture import (
+        DynamicQuantumArchitecture,
+        GateImplementationInfo,
+        GateInfo,
+        StaticQuantumArchitecture,
+    )
+    from shotpack.iqm.models.calibration import CalibrationSet, ObservationFinder, QualityMetricSet
+    from shotpack.iqm.models.circuit import Circuit, CircuitOperation, Instruction
+    from shotpack.iqm.models.compilation import (
+        STANDARD_DD_STRATEGY,
+        CircuitCompilationOptions,
+        DDMode,
+        DDStrategy,
+        HeraldingMode,
+        MoveGateFrameTrackingMode,
+        MoveGateValidationMode,
+    )
+    from shotpack.iqm.models.jobs import (
+        CircuitMeasurementCounts,
+        JobData,
+        Metadata,
+        PostJobsRequest,
+        RunRequest,
+        RunResult,
+        ServerJobStatus,
+        Status,
+        TimelineEntry,
+    )
+    from shotpack.iqm.result import IQMResult
+    from shotpack.measurements.registers import MeasurementKey
