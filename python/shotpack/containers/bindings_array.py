@@ -156,7 +156,7 @@ class BindingsArray(ShapedMixin):
         """Values as one float array of shape ``(*shape, num_parameters)``.
 
         Args:
-            parameters: the order of the last axis (names or ``Parameter``s); key order when
+            parameters: the order of the last axis (names or ``Parameter`` objects); key order when
                 None.
 
         Raises:

@@ -655,7 +655,7 @@ class IQMClient:
     def get_job_data_bins(self, job_id: JobId, *, registers: bool = False) -> list[DataBin]:
         """Per-shot results as one :class:`~shotpack.containers.DataBin` per circuit.
 
-        The response bytes are parsed in Rust straight into packed ``BitArray``s.
+        The response bytes are parsed in Rust straight into packed ``BitArray`` objects.
 
         Args:
             job_id: the job.
