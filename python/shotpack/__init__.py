@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "JobStatus": "shotpack.iqm.job",
     "Circuit": "shotpack.iqm.models.circuit",
     "Instruction": "shotpack.iqm.models.circuit",
+    "CircuitOperation": "shotpack.iqm.models.circuit",
     "CircuitCompilationOptions": "shotpack.iqm.models.compilation",
     "RunResult": "shotpack.iqm.models.jobs",
     "ShotpackError": "shotpack.errors",
@@ -56,6 +57,7 @@ __all__ = [
     "BitArray",
     "Circuit",
     "CircuitCompilationOptions",
+    "CircuitOperation",
     "DataBin",
     "Estimator",
     "EstimatorPub",
@@ -110,7 +112,7 @@ if TYPE_CHECKING:
     from shotpack.iqm.backend import IQMBackend
     from shotpack.iqm.client import IQMClient
     from shotpack.iqm.job import IQMJob, JobStatus
-    from shotpack.iqm.models.circuit import Circuit, Instruction
+    from shotpack.iqm.models.circuit import Circuit, CircuitOperation, Instruction
     from shotpack.iqm.models.compilation import CircuitCompilationOptions
     from shotpack.iqm.models.jobs import RunResult
     from shotpack.iqm.result import IQMResult

@@ -312,7 +312,11 @@ class CircuitJob:
         return self._client.get_job_measurements(self.job_id)
 
     def result_counts(self) -> list[CircuitMeasurementCounts] | None:
-        """Histograms per circuit, or ``None`` unless the job completed. Cached."""
+        """Histograms per circuit, or ``None`` unless the job completed. Cached.
+
+        Bitstrings are in locus order, as iqm-client gives them (see
+        :meth:`IQMClient.get_job_measurement_counts`, which also offers Qiskit's order).
+        """
         if not self._completed():
             return None
         if self._counts is None:
