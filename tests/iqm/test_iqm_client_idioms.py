@@ -8,6 +8,7 @@ take the same path and report the same facts.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import pytest
@@ -301,8 +302,12 @@ def test_zero_shot_result_warns(iqm_server) -> None:
     backend = IQMBackend(IQMClient.from_url(iqm_server.url, token=TOKEN))
     options = CircuitCompilationOptions(heralding_mode=HeraldingMode.ZEROS)
     job = backend.run(_ghz_circuit(), shots=4, options=options)
-    with pytest.warns(UserWarning, match="zero of the 4 shots"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = job.result(progress=False)
+    messages = [str(w.message) for w in caught]
+    assert any("heralding discarded 4 of 4 shots" in m for m in messages)  # the server's
+    assert any("zero of the 4 shots" in m and "calibration" in m for m in messages)  # ours
     assert result.results[0].shots == 0
     assert result.get_counts(0) == {}
 
