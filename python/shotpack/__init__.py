@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "JobStatus": "shotpack.iqm.job",
     "Circuit": "shotpack.iqm.models.circuit",
     "Instruction": "shotpack.iqm.models.circuit",
+    "CircuitOperation": "shotpack.iqm.models.circuit",
     "CircuitCompilationOptions": "shotpack.iqm.models.compilation",
     "RunResult": "shotpack.iqm.models.jobs",
     "ShotpackError": "shotpack.errors",
@@ -56,6 +57,7 @@ __all__ = [
     "BitArray",
     "Circuit",
     "CircuitCompilationOptions",
+    "CircuitOperation",
     "DataBin",
     "Estimator",
     "EstimatorPub",
@@ -93,6 +95,7 @@ __getattr__, __dir__ = lazy_exports("shotpack", _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
+    # Static checkers do not run __getattr__: these imports give every lazy name its real type.
     from shotpack.circuit.parameters import Parameter, ParameterExpression
     from shotpack.containers.bindings_array import BindingsArray
     from shotpack.containers.bit_array import BitArray
@@ -102,11 +105,19 @@ if TYPE_CHECKING:
     from shotpack.containers.primitive_result import PrimitiveResult
     from shotpack.containers.pub_result import PubResult, SamplerPubResult
     from shotpack.containers.sampler_pub import SamplerPub
+    from shotpack.errors import ShotpackError
     from shotpack.expval.evaluate import evaluate_estimator
     from shotpack.expval.plan import MeasurementGroup, MeasurementPlan, plan_measurements
     from shotpack.io import load, save
+    from shotpack.iqm.backend import IQMBackend
+    from shotpack.iqm.client import IQMClient
+    from shotpack.iqm.job import IQMJob, JobStatus
+    from shotpack.iqm.models.circuit import Circuit, CircuitOperation, Instruction
+    from shotpack.iqm.models.compilation import CircuitCompilationOptions
+    from shotpack.iqm.models.jobs import RunResult
+    from shotpack.iqm.result import IQMResult
     from shotpack.measurements.parse import measurements_to_data_bin, parse_measurements
     from shotpack.primitives.estimator import Estimator
     from shotpack.primitives.sampler import Sampler
     from shotpack.quantum_info.pauli_sum import PauliSum
-    from shotpack.server import LocalServer
+    from shotpack.server.local import LocalServer

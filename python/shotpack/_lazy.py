@@ -4,13 +4,14 @@ Example:
     >>> ns = {"__all__": ["sqrt"]}
     >>> getattr_, dir_ = lazy_exports("demo", {"sqrt": "math"}, ns)
     >>> getattr_("sqrt")(4.0), "sqrt" in ns, dir_()
-    (2.0, True, ['__all__', 'sqrt'])
+    (2.0, True, ['sqrt'])
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 __all__ = ["lazy_exports"]
@@ -40,6 +41,11 @@ def lazy_exports(
         return value
 
     def dir_() -> list[str]:
-        return sorted(set(namespace) | set(namespace.get("__all__", ())))
+        # Public names only: the exports, plus subpackages already imported (``shotpack.iqm``
+        # once loaded). Helpers such as ``TYPE_CHECKING`` or ``annotations`` stay hidden.
+        loaded = {
+            k for k, v in namespace.items() if isinstance(v, ModuleType) and not k.startswith("_")
+        }
+        return sorted(set(namespace.get("__all__", ())) | loaded)
 
     return getattr_, dir_

@@ -293,7 +293,11 @@ def run_demo(
             except OSError as exc:
                 report.failures.append(f"could not write {plot}: {exc.strerror or exc}")
             else:
-                say(f"wrote {plot}" if written else "matplotlib is not installed: no plot")
+                say(
+                    f"wrote {plot}"
+                    if written
+                    else "matplotlib is not installed: no plot (pip install 'shotpack[plot]')"
+                )
     finally:
         stage("server stop", server.stop)
     report.timings["total"] = time.perf_counter() - t_start

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from shotpack.containers.shape import ShapedMixin
+from shotpack.circuit.binding import bind_circuit_array
+from shotpack.containers.shape import ShapedMixin, shape_tuple
 
 __all__ = ["BindingsArray", "BindingsArrayLike"]
 
@@ -30,7 +31,12 @@ def _name(p: object) -> str:
 
 
 def _key(key: object) -> tuple[str, ...]:
-    if isinstance(key, tuple):
+    """A data key as a tuple of names, as Qiskit reads it: a str or a ``Parameter`` is one
+    parameter; any other iterable (a tuple, a ``ParameterVector``, a generator, a frozenset)
+    is one parameter per item, in iteration order."""
+    if isinstance(key, str):
+        return (key,)
+    if isinstance(key, Iterable):
         return tuple(_name(p) for p in key)
     return (_name(key),)
 
@@ -49,9 +55,11 @@ class BindingsArray(ShapedMixin):
     """Parameter values for a circuit, as an N-dimensional array of value sets.
 
     Args:
-        data: a mapping from a parameter (a name, a ``Parameter``, or a tuple of them) to an
-            array-like of values; a tuple key's values have a last axis of ``len(key)``.
-        shape: the array shape; inferred from ``data`` when None (see Raises).
+        data: a mapping from a parameter (a name or a ``Parameter``) or an iterable of them (a
+            tuple, a Qiskit ``ParameterVector``, ...) to an array-like of values; an iterable
+            key's values have a last axis of its length.
+        shape: the array shape (an int or an iterable of ints); inferred from ``data`` when
+            None (see Raises).
 
     Raises:
         TypeError: a key of the wrong type or complex values.
@@ -79,7 +87,7 @@ class BindingsArray(ShapedMixin):
         if shape is None:
             self._shape = self._infer_shape()
         else:
-            self._shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+            self._shape = shape_tuple(shape)
         self.validate()
 
     def _infer_shape(self) -> tuple[int, ...]:
@@ -148,11 +156,13 @@ class BindingsArray(ShapedMixin):
         """Values as one float array of shape ``(*shape, num_parameters)``.
 
         Args:
-            parameters: the order of the last axis (names or ``Parameter``s); key order when
+            parameters: the order of the last axis (names or ``Parameter`` objects); key order when
                 None.
 
         Raises:
-            ValueError: ``parameters`` has the wrong length or an unknown name.
+            ValueError: ``Expected N parameters but M received.`` or ``Could not find
+                placement for parameter 'a'.`` (a parameter of this array missing from
+                ``parameters``), as in Qiskit.
         """
         parts = list(self._data.values())
         flat = np.concatenate(parts, axis=-1) if parts else np.zeros((*self._shape, 0), dtype=float)
@@ -161,12 +171,13 @@ class BindingsArray(ShapedMixin):
         names = [_name(p) for p in parameters]
         if len(names) != self.num_parameters:
             raise ValueError(
-                f"expected {self.num_parameters} parameters, got {len(names)}: {names}"
+                f"Expected {self.num_parameters} parameters but {len(names)} received."
             )
+        wanted = {name: i for i, name in enumerate(names)}
+        for name in self.parameter_names:
+            if name not in wanted:
+                raise ValueError(f"Could not find placement for parameter '{name}'.")
         position = {name: i for i, name in enumerate(self.parameter_names)}
-        missing = [n for n in names if n not in position]
-        if missing:
-            raise ValueError(f"unknown parameter names {missing}")
         return flat[..., [position[n] for n in names]]
 
     def values_at(self, index: int | tuple[int, ...]) -> dict[str, float]:
@@ -184,9 +195,72 @@ class BindingsArray(ShapedMixin):
             out.update(zip(key, row.tolist(), strict=True))
         return out
 
+    def bind(self, circuit: Any, loc: tuple[int, ...]) -> Any:
+        """The circuit with its parameters bound to the value set at ``loc``.
+
+        Args:
+            circuit: a Qiskit ``QuantumCircuit`` (bound with its ``assign_parameters``) or a
+                shotpack / IQM ``Circuit``.
+            loc: one index per axis of the array (``()`` for a 0-d array).
+
+        Returns:
+            A new circuit of the same type with every parameter replaced by its value.
+
+        Raises:
+            ValueError: ``loc`` does not index every axis, or the names do not match the
+                circuit's parameters.
+
+        Example:
+            >>> from shotpack.iqm.models import Circuit, Instruction
+            >>> from shotpack.circuit.parameters import Parameter
+            >>> prx = Instruction(
+            ...     name="prx", locus=("QB1",), args={"angle": Parameter("t"), "phase": 0.0}
+            ... )
+            >>> c = Circuit(name="c", instructions=[prx])
+            >>> BindingsArray({"t": [0.5, 1.5]}).bind(c, (1,)).instructions[0].args["angle"]
+            1.5
+        """
+        loc = tuple(loc)
+        if len(loc) != self.ndim:
+            raise ValueError(f"Expected {loc} to index all dimensions of {self._shape}.")
+        return self._bind_rows(circuit, [self.values_at(loc)])[0]
+
+    def bind_all(self, circuit: Any) -> NDArray[np.object_]:
+        """One bound circuit per value set, as an object array of this array's shape.
+
+        Args:
+            circuit: as for :meth:`bind`.
+
+        Returns:
+            An ndarray with ``dtype=object`` and shape :attr:`shape`.
+
+        Raises:
+            ValueError: the names do not match the circuit's parameters.
+        """
+        out = np.empty(self._shape, dtype=object)
+        if out.size:
+            names = self.parameter_names
+            rows = self.as_array().reshape(out.size, len(names))
+            if hasattr(circuit, "assign_parameters"):
+                bound = [circuit.assign_parameters(dict(zip(names, r, strict=True))) for r in rows]
+            else:
+                bound = bind_circuit_array(circuit, names, rows)
+            out.reshape(-1)[:] = bound
+        return out
+
+    @staticmethod
+    def _bind_rows(circuit: Any, rows: list[dict[str, float]]) -> list[Any]:
+        if hasattr(circuit, "assign_parameters"):  # Qiskit: names are accepted as keys
+            return [circuit.assign_parameters(row) for row in rows]
+        names = list(rows[0])
+        return bind_circuit_array(circuit, names, [[row[n] for n in names] for row in rows])
+
     def __getitem__(self, args: Any) -> BindingsArray:
         if not isinstance(args, tuple):
             args = (args,)
+        if not self._shape and all(a is Ellipsis or a == slice(None) for a in args):
+            # Qiskit: a full slice of a 0-d array is the array itself (NumPy would refuse it).
+            return BindingsArray(self._data, ())
         index = (*args, slice(None))  # keep each value's parameter axis
         data = {key: val[index] for key, val in self._data.items()}
         shape = np.empty(self._shape, dtype=np.int8)[args].shape
@@ -195,12 +269,21 @@ class BindingsArray(ShapedMixin):
     def reshape(self, *shape: Any) -> BindingsArray:
         """A reshaped copy (``-1`` allowed).
 
+        Args:
+            shape: the new shape, as separate ints or one iterable (tuple, list, ndarray;
+                NumPy integers allowed).
+
         Raises:
-            ValueError: the size would change.
+            ValueError: ``Reshaping cannot change the total number of elements.``
+
+        Example:
+            >>> BindingsArray({"a": range(6)}).reshape(2, 3).shape
+            (2, 3)
         """
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        new = np.empty(self._shape, dtype=np.int8).reshape(shape).shape
+        try:
+            new = np.empty(self._shape, dtype=np.int8).reshape(shape_tuple(*shape)).shape
+        except ValueError:
+            raise ValueError("Reshaping cannot change the total number of elements.") from None
         data = {k: v.reshape((*new, v.shape[-1])) for k, v in self._data.items()}
         return BindingsArray(data, new)
 

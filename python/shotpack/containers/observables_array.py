@@ -9,13 +9,14 @@ multi-term observable) is one element. One shotpack extension: a list whose item
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
-from shotpack.containers.shape import ShapedMixin
+from shotpack.containers.shape import ShapedMixin, shape_tuple
 from shotpack.quantum_info.labels import SIMPLIFY_TOL
 from shotpack.quantum_info.layout import _normalise_layout, _relabel
 from shotpack.quantum_info.pauli_sum import PauliSum, _qiskit_terms, _qiskit_types
@@ -83,7 +84,10 @@ class ObservablesArray(ShapedMixin):
         num_qubits: the qubit count every observable must have (inferred when None).
         copy: kept for Qiskit compatibility; elements are immutable, so nothing is shared
             mutably either way.
-        validate: check that all observables have the same qubit count.
+        validate: coerce every element to a :class:`PauliSum` and check that all observables
+            have the same qubit count. With ``validate=False`` the elements are stored as given
+            (as in Qiskit, they should already be observables with a ``num_qubits``) and only
+            the shape is inferred.
 
     Raises:
         TypeError: an element has an invalid type (``Invalid observable type: ...``).
@@ -106,16 +110,46 @@ class ObservablesArray(ShapedMixin):
         validate: bool = True,
     ) -> None:
         del copy  # elements are immutable PauliSums
+        _register_with_qiskit()
         if isinstance(observables, ObservablesArray):
             array = observables._array
         else:
-            array = _object_array(observables)
+            array = _object_array(observables, coerce=validate)
         self._array: NDArray[np.object_] = array
         if num_qubits is None and array.size:
-            num_qubits = next(iter(array.flat)).num_qubits
+            first = next(iter(array.flat))
+            num_qubits = getattr(first, "num_qubits", None)
+            if num_qubits is None:
+                num_qubits = coerce_observable(first).num_qubits
         self._num_qubits = 0 if num_qubits is None else int(num_qubits)
         if validate:
             self.validate()
+
+    @staticmethod
+    def coerce_observable(observable: object) -> PauliSum:
+        """One observable in the array's element format: a simplified :class:`PauliSum`.
+
+        Qiskit's method of the same name returns a ``SparseObservable``; the ``PauliSum``
+        compares equal to it (``coerce_observable(op) == op``).
+
+        Args:
+            observable: a label (``"XZ"``, projectors ``01+-rl`` allowed), a ``{label: coeff}``
+                mapping (keys may be Qiskit ``Pauli`` s), a ``PauliSum``, a Qiskit ``Pauli``,
+                ``SparsePauliOp`` or ``SparseObservable``.
+
+        Returns:
+            The observable with duplicate terms merged and zero terms dropped.
+
+        Raises:
+            TypeError: an unsupported type (``Invalid observable type: ...``) or mapping key.
+            ValueError: a bad label, a non-real coefficient after simplification, or an
+                observable whose terms all cancel (``Empty observable was detected.``).
+
+        Example:
+            >>> ObservablesArray.coerce_observable({"XX": 2.0, "ZZ": 0.0})
+            PauliSum({'XX': 2.0}, num_qubits=2)
+        """
+        return coerce_observable(observable)
 
     @classmethod
     def coerce(cls, observables: object) -> ObservablesArray:
@@ -131,10 +165,13 @@ class ObservablesArray(ShapedMixin):
             ValueError: ``The number of qubits must be the same for all observables ...``.
         """
         for idx, obs in np.ndenumerate(self._array):
-            if obs.num_qubits != self._num_qubits:
+            n = getattr(obs, "num_qubits", None)
+            if n is None:  # a raw element kept by validate=False
+                n = coerce_observable(obs).num_qubits
+            if n != self._num_qubits:
                 raise ValueError(
                     "The number of qubits must be the same for all observables: "
-                    f"observable at {idx} has {obs.num_qubits}, expected {self._num_qubits}"
+                    f"observable at {idx} has {n}, expected {self._num_qubits}"
                 )
 
     @property
@@ -250,10 +287,17 @@ class ObservablesArray(ShapedMixin):
         return obj
 
     def reshape(self, *shape: Any) -> ObservablesArray:
-        """A reshaped view (``-1`` allowed)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return self._wrap(self._array.reshape(shape))
+        """A reshaped view (``-1`` allowed).
+
+        Args:
+            shape: the new shape, as separate ints or one sequence (tuple, list or ndarray;
+                NumPy integers allowed).
+
+        Example:
+            >>> ObservablesArray(["X", "Y", "Z", "I"]).reshape(2, -1).shape
+            (2, 2)
+        """
+        return self._wrap(self._array.reshape(shape_tuple(*shape)))
 
     def ravel(self) -> ObservablesArray:
         """A flattened view."""
@@ -295,9 +339,39 @@ class ObservablesArray(ShapedMixin):
 _DICT_FORMATTER: Any = {"object": lambda o: repr(dict(o))}
 
 
-def _object_array(obj: object) -> NDArray[np.object_]:
+_registered = False
+
+
+def _register_with_qiskit() -> None:
+    """Lets Qiskit's primitives take a shotpack ``ObservablesArray`` as their own.
+
+    Qiskit's ``ObservablesArray.coerce`` keeps any instance of its class and reads elements
+    through ``__array__`` as ``{label: coeff}`` mappings, which a :class:`PauliSum` is; any
+    other object becomes a 0-d array whose one element it rejects ("Invalid observable
+    type"). Registering this class as a virtual subclass (Qiskit's class derives from a
+    ``Protocol``, so it is an ABC) makes ``BackendEstimatorV2`` and ``StatevectorEstimator``
+    accept it. Done once, only when Qiskit is already imported (importing it costs ~0.8 s).
+    """
+    global _registered
+    if _registered or "qiskit" not in sys.modules:
+        return
+    _registered = True
+    try:
+        from qiskit.primitives.containers.observables_array import (
+            ObservablesArray as QiskitObservablesArray,
+        )
+    except ImportError:  # pragma: no cover - a Qiskit without the V2 containers
+        return
+    register = getattr(QiskitObservablesArray, "register", None)
+    if register is not None:
+        register(ObservablesArray)
+
+
+def _object_array(obj: object, coerce: bool = True) -> NDArray[np.object_]:
     """Qiskit's shape inference: lists (and PauliLists) are axes, ndarrays bring their shape,
-    everything else is one element, coerced with :func:`coerce_observable`."""
+    everything else is one element, coerced with :func:`coerce_observable` (or kept as it is
+    when ``coerce`` is False)."""
+    convert = coerce_observable if coerce else _keep
     shape: list[int] = []
     cur = obj
     while True:
@@ -322,7 +396,7 @@ def _object_array(obj: object) -> NDArray[np.object_]:
                     "Input object size does not match the inferred array shape "
                     f"{tuple(shape)} at index {index}"
                 )
-            out[index] = coerce_observable(x.item() if isinstance(x, np.ndarray) else x)
+            out[index] = convert(x.item() if isinstance(x, np.ndarray) else x)
             return
         if isinstance(x, np.ndarray):
             if x.shape != tuple(shape[depth:]):
@@ -331,7 +405,7 @@ def _object_array(obj: object) -> NDArray[np.object_]:
                     f"{tuple(shape)} at index {index}"
                 )
             for sub, val in np.ndenumerate(x):
-                out[index + sub] = coerce_observable(val)
+                out[index + sub] = convert(val)
             return
         if not _is_axis(x):
             raise ValueError(
@@ -349,3 +423,7 @@ def _object_array(obj: object) -> NDArray[np.object_]:
 
     fill(obj, ())
     return out
+
+
+def _keep(obj: object) -> object:
+    return obj

@@ -81,18 +81,38 @@ def coerce_bindings(circuit: Any, values: Any) -> BindingsArray:
 def check_circuit(circuit: object) -> None:
     if not is_circuit(circuit):
         raise TypeError(
-            "the circuit must have an integer `num_qubits` and a `parameters` sequence, "
-            f"got {type(circuit)}"
+            "circuit must be QuantumCircuit or a shotpack Circuit (any object with an integer "
+            f"`num_qubits` and a `parameters` sequence), got {type(circuit)}"
         )
 
 
 def check_num_parameters(circuit: Any, values: BindingsArray) -> None:
-    n = len(parameter_names(circuit))
-    if values.num_parameters != n:
-        raise ValueError(
-            f"The number of values ({values.num_parameters}) does not match the number of "
-            f"parameters ({n}) for the circuit."
-        )
+    """Checks that ``values`` has one value per circuit parameter (Qiskit's PUB check).
+
+    Names are compared when the values are bound, as in Qiskit; when the counts differ, the
+    message already names the parameters without a value and the values without a parameter.
+
+    Raises:
+        ValueError: Qiskit's ``The number of values (1) does not match the number of parameters
+            (2) for the circuit.``, followed by ``No value for parameter(s) ['b']`` and/or
+            ``value(s) for unknown parameter(s) [...]``.
+    """
+    wanted = parameter_names(circuit)
+    if values.num_parameters == len(wanted):
+        return
+    given = values.parameter_names
+    missing = [name for name in wanted if name not in set(given)]
+    unknown = [name for name in given if name not in set(wanted)]
+    details = []
+    if missing:
+        details.append(f"No value for parameter(s) {missing}")
+    if unknown:
+        details.append(f"value(s) for unknown parameter(s) {unknown}")
+    raise ValueError(
+        f"The number of values ({values.num_parameters}) does not match the number of "
+        f"parameters ({len(wanted)}) for the circuit."
+        + (f" {'; '.join(details)}." if details else "")
+    )
 
 
 def check_precision(precision: object) -> None:

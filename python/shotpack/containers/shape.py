@@ -8,8 +8,37 @@ the rule (``size`` is the product of the axes, 1 for shape ``()``) lives in one 
 from __future__ import annotations
 
 import math
+import numbers
+import operator
+from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["ShapedMixin"]
+__all__ = ["ShapedMixin", "shape_tuple"]
+
+
+def shape_tuple(*shapes: Any) -> tuple[int, ...]:
+    """A shape as a flat tuple of ints, from ints and (nested) iterables of ints.
+
+    ``reshape(2, 3)``, ``reshape((2, 3))``, ``reshape([2, 3])`` and ``reshape(np.array([2, 3]))``
+    all mean the same shape; NumPy integers count as ints.
+
+    Raises:
+        ValueError: an item is neither an integer nor an iterable of integers.
+
+    Example:
+        >>> import numpy as np
+        >>> shape_tuple(2, (3, np.int64(4)), np.array([5]))
+        (2, 3, 4, 5)
+    """
+    out: list[int] = []
+    for item in shapes:
+        if isinstance(item, numbers.Integral):
+            out.append(operator.index(item))
+        elif isinstance(item, Iterable) and not isinstance(item, (str, bytes)):
+            out.extend(shape_tuple(*item))
+        else:
+            raise ValueError(f"Expected an integer or an iterable of integers, got {item!r}")
+    return tuple(out)
 
 
 class ShapedMixin:

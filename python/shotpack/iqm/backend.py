@@ -85,6 +85,7 @@ class IQMBackend:
         qubit_mapping: dict[str, str] | None = None,
         use_timeslot: bool = False,
         timeout_seconds: float | None = None,
+        memory: bool = True,
     ) -> IQMJob:
         """Validates and submits circuits; returns the job at once.
 
@@ -96,6 +97,8 @@ class IQMBackend:
             qubit_mapping: logical -> physical names, if the circuits use logical names.
             use_timeslot: submit to the timeslot queue.
             timeout_seconds: default wait of the job's ``result()``.
+            memory: accepted for Qiskit code (``backend.run(qc, memory=True)``); per-shot
+                memory is always kept, so ``result().get_memory()`` works either way.
 
         Returns:
             The submitted job.
@@ -105,6 +108,7 @@ class IQMBackend:
             TypeError: an unsupported circuit type.
             CircuitValidationError: a circuit fails validation.
         """
+        del memory  # memory is always kept
         if isinstance(circuits, (Circuit, str)) or type(circuits).__name__ == "QuantumCircuit":
             batch = [circuits]
         else:

@@ -37,6 +37,7 @@ from shotpack.iqm.models import (
     JobData,
     PostJobsRequest,
     ServerJobStatus,
+    TimelineEntry,
 )
 
 if TYPE_CHECKING:
@@ -128,12 +129,39 @@ def transient(exc: ShotpackError) -> bool:
     return status == 429 or status >= 500
 
 
+ProgressCallback = Callable[[list[tuple[str, int, int]]], Any]
+"""Receives ``[(label, value, total), ...]`` after each poll, as iqm-client 36's callbacks do:
+``("Progress in queue", places moved, largest position seen)`` while queued, then one entry per
+execution progress counter (e.g. shots)."""
+
+
+class _CallbackProgress:
+    """Feeds an iqm-client-style progress callback from successive job data."""
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self._callback = callback
+        self._max_queue = 0
+
+    def update(self, data: JobData) -> None:
+        if self._callback is None:
+            return
+        if data.queue_position is not None:
+            # The total never shrinks, so a bar only moves forward while the queue grows.
+            self._max_queue = max(self._max_queue, data.queue_position)
+            pos = data.queue_position
+            self._callback([("Progress in queue", self._max_queue - pos, self._max_queue)])
+        elif data.execution is not None and data.execution.progress:
+            self._callback([(k, v.value, v.max_value) for k, v in data.execution.progress.items()])
+
+
 def wait_for_job(
     fetch: Callable[[float | None], JobData],
     current: JobData | None,
     *,
     timeout_secs: float | None,
     progress: bool = False,
+    polling_interval: float | None = None,
+    progress_callback: ProgressCallback | None = None,
 ) -> JobData | None:
     """Polls ``fetch(deadline)`` until the job is terminal or ``timeout_secs`` pass.
 
@@ -147,6 +175,8 @@ def wait_for_job(
             when nothing is known yet.
         timeout_secs: longest wait; ``None`` or 0 waits forever.
         progress: show a tqdm bar (when installed).
+        polling_interval: fixed seconds between polls; None backs off with the job's age.
+        progress_callback: called after every poll (see :data:`ProgressCallback`).
 
     Returns:
         The last data seen; non-terminal (or ``None`` if nothing was ever seen) when the
@@ -154,10 +184,14 @@ def wait_for_job(
 
     Raises:
         ShotpackError: a poll failed in a way waiting cannot fix (e.g. 401, 404).
+        ValueError: a negative ``polling_interval``.
     """
+    if polling_interval is not None and not polling_interval >= 0:
+        raise ValueError(f"polling_interval must be >= 0 seconds, got {polling_interval!r}")
     if current is not None and current.status.is_terminal:
         return current
     bar = _Progress(progress)
+    report = _CallbackProgress(progress_callback)
     start = time.monotonic()
     deadline = None if not timeout_secs else start + timeout_secs
     data = current
@@ -171,12 +205,13 @@ def wait_for_job(
                 logger.debug("poll failed (%s); polling on", exc)
             else:
                 bar.update(data)
+                report.update(data)
                 if data.status.is_terminal:
                     return data
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 return data
-            delay = poll_interval(now - start)
+            delay = poll_interval(now - start) if polling_interval is None else polling_interval
             if deadline is not None:
                 delay = min(delay, max(0.0, deadline - now))
             time.sleep(delay)
@@ -216,6 +251,20 @@ class CircuitJob:
         return self.data.status
 
     @property
+    def job_data(self) -> JobData:
+        """The job's data as last fetched (iqm-client's name for :attr:`data`)."""
+        return self.data
+
+    def find_timeline_entry(self, status: str, source: str | None = None) -> TimelineEntry | None:
+        """The first entry of the job's timeline with this ``status`` (and ``source``), as last
+        fetched; ``None`` if there is none.
+
+        Example:
+            >>> job.find_timeline_entry("completed").timestamp  # doctest: +SKIP
+        """
+        return self.data.find_timeline_entry(status, source)
+
+    @property
     def queue_position(self) -> int | None:
         """Position in the server's queue as last fetched (only while waiting)."""
         return self.data.queue_position
@@ -246,13 +295,22 @@ class CircuitJob:
         return self._payload
 
     def wait_for_completion(
-        self, timeout_secs: float | None = DEFAULT_TIMEOUT_SECONDS, *, progress: bool = False
+        self,
+        timeout_secs: float | None = DEFAULT_TIMEOUT_SECONDS,
+        *,
+        progress: bool = False,
+        polling_interval: float | None = None,
+        progress_callback: ProgressCallback | None = None,
     ) -> ServerJobStatus:
         """Polls until the job finishes (see the module docstring) or the timeout passes.
 
         Args:
             timeout_secs: longest wait in seconds; ``None`` or 0 waits forever.
             progress: show a tqdm progress bar when tqdm is installed.
+            polling_interval: seconds between polls, as in iqm-client; None (the default)
+                backs off with the job's age instead.
+            progress_callback: called after every poll with ``[(label, value, total), ...]``
+                (iqm-client's format, see :data:`ProgressCallback`).
 
         Returns:
             The last status seen (not terminal if the timeout passed).
@@ -260,12 +318,15 @@ class CircuitJob:
         Raises:
             ShotpackError: the server refused a poll for good (e.g. the job does not exist);
                 slow or failed polls are retried until the timeout.
+            ValueError: a negative ``polling_interval``.
         """
         data = wait_for_job(
             lambda deadline: self._client._get_job_data(self.job_id, deadline=deadline),
             self.data,
             timeout_secs=timeout_secs,
             progress=progress,
+            polling_interval=polling_interval,
+            progress_callback=progress_callback,
         )
         assert data is not None  # it started from self.data
         self.data = data
@@ -288,7 +349,11 @@ class CircuitJob:
         return self._client.get_job_measurements(self.job_id)
 
     def result_counts(self) -> list[CircuitMeasurementCounts] | None:
-        """Histograms per circuit, or ``None`` unless the job completed. Cached."""
+        """Histograms per circuit, or ``None`` unless the job completed. Cached.
+
+        Bitstrings are in locus order, as iqm-client gives them (see
+        :meth:`IQMClient.get_job_measurement_counts`, which also offers Qiskit's order).
+        """
         if not self._completed():
             return None
         if self._counts is None:

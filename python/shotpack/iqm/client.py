@@ -36,6 +36,8 @@ from shotpack.iqm.errors import (
     ClientConfigurationError,
     ConnectionFailedError,
     InternalSystemError,
+    InvalidOperationError,
+    NotFoundError,
     OperationTimeoutError,
     ShotpackError,
 )
@@ -190,12 +192,66 @@ class IQMClient:
 
     # --- configuration -----------------------------------------------------------------------
 
+    @classmethod
+    def from_url(
+        cls,
+        iqm_server_url: str | None = None,
+        *,
+        quantum_computer: str | None = None,
+        token: str | None = None,
+        tokens_file: str | None = None,
+        client_signature: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> IQMClient:
+        """iqm-client 36's documented constructor; the same as ``IQMClient(...)``.
+
+        Args:
+            iqm_server_url: as for :class:`IQMClient`, and so are the other arguments.
+
+        Returns:
+            A connected client.
+
+        Raises:
+            The constructor's exceptions.
+
+        Example:
+            >>> client = IQMClient.from_url("http://127.0.0.1:8000/", token="t")  # doctest: +SKIP
+        """
+        return cls(
+            iqm_server_url,
+            quantum_computer=quantum_computer,
+            token=token,
+            tokens_file=tokens_file,
+            client_signature=client_signature,
+            timeout=timeout,
+            retry=retry,
+        )
+
     def _resolve_quantum_computer(self, wanted: str | None) -> QuantumComputer:
-        response = self._transport.request("GET", "quantum-computers")
+        # Every IQM server answers this first request with its JSON listing; a 404 or 405, or a
+        # body that is not the listing, means the URL points at something else. The server's
+        # page (often HTML) is left out of the error: it says nothing about the mistake.
+        url = self._transport.url("quantum-computers")
+        try:
+            response = self._transport.request("GET", "quantum-computers")
+        except (InvalidOperationError, NotFoundError) as e:
+            raise type(e)(
+                f"{self.root_url} does not look like an IQM server: GET {url} answered HTTP "
+                f"{e.status_code}. Check the server URL (scheme, host, port and path prefix).",
+                status_code=e.status_code,
+            ) from None
         self._keys_honoured = (
             response.headers.get(IDEMPOTENCY_SUPPORT_HEADER, "").strip().lower() == "true"
         )
-        listing = _parse(QuantumComputerList, response, "quantum computer list")
+        try:
+            listing = _parse(QuantumComputerList, response, "quantum computer list")
+        except InternalSystemError:
+            raise ClientConfigurationError(
+                f"{self.root_url} does not look like an IQM server: GET {url} did not answer "
+                "with the JSON list of quantum computers. Check the server URL (scheme, host, "
+                "port and path prefix)."
+            ) from None
         qcs = listing.quantum_computers
         names = ", ".join(q.alias for q in qcs) or "(none)"
         if wanted is None:
@@ -696,12 +752,47 @@ class IQMClient:
         """Cancels a job if needed and removes it and its results from the server."""
         self._transport.request("DELETE", f"jobs/{_as_uuid(job_id)}")
 
-    def get_job_measurement_counts(self, job_id: JobId) -> list[CircuitMeasurementCounts]:
+    def get_job_measurement_counts(
+        self, job_id: JobId, *, qiskit_order: bool = False
+    ) -> list[CircuitMeasurementCounts]:
         """Histograms per circuit (the ``measurement_counts`` artifact; small, no per-shot data).
+
+        The server's bitstrings are in **locus order**, as iqm-client returns them: the keys'
+        results concatenated in ``measurement_keys`` order, each key's bits in the order of its
+        measure's locus, so the first character is the first qubit measured. Data bins, the
+        Sampler and ``IQMBackend`` use **Qiskit order** (bit 0 is the rightmost character):
+        for one key measured on ``("QB1", "QB2", "QB3")`` with only QB1 reading 1, the server
+        counts ``'100'`` and Qiskit order gives ``'001'``.
+
+        Args:
+            job_id: the job.
+            qiskit_order: reverse every bitstring, giving Qiskit's order (for several keys, the
+                first key's bits end up rightmost, like :func:`~shotpack.DataBin`'s
+                ``join_data`` with the keys in ``measurement_keys`` order).
+
+        Returns:
+            One :class:`CircuitMeasurementCounts` per circuit.
 
         Raises:
             NotFoundError: no such job, or the job has no results (not completed).
+
+        Example:
+            >>> counts = client.get_job_measurement_counts(jid, qiskit_order=True)  # doctest: +SKIP
+            >>> counts[0].counts  # doctest: +SKIP
+            {'001': 1000}
         """
+        counts = self._get_job_measurement_counts(job_id)
+        if not qiskit_order:
+            return counts
+        return [
+            CircuitMeasurementCounts(
+                measurement_keys=c.measurement_keys,
+                counts={bits[::-1]: n for bits, n in c.counts.items()},
+            )
+            for c in counts
+        ]
+
+    def _get_job_measurement_counts(self, job_id: JobId) -> list[CircuitMeasurementCounts]:
         resp = self._get(f"jobs/{_as_uuid(job_id)}/artifacts/measurement_counts")
         try:
             data = json.loads(resp.content)
@@ -749,7 +840,7 @@ class IQMClient:
     def get_job_data_bins(self, job_id: JobId, *, registers: bool = False) -> list[DataBin]:
         """Per-shot results as one :class:`~shotpack.containers.DataBin` per circuit.
 
-        The response bytes are parsed in Rust straight into packed ``BitArray``s.
+        The response bytes are parsed in Rust straight into packed ``BitArray`` objects.
 
         Args:
             job_id: the job.

@@ -17,6 +17,10 @@ from __future__ import annotations
 # The base class lives in shotpack.errors; this name stays importable from here too.
 from shotpack.errors import ShotpackError as ShotpackError
 
+IQMError = ShotpackError
+"""iqm-client's base class name (``exa.common.errors.iqm_error.IQMError``): catching it catches
+every shotpack error, as catching ``IQMError`` catches every iqm-client one."""
+
 # --- configuration and authentication (client side) ------------------------------------------
 
 
@@ -130,6 +134,41 @@ class JobFailedError(CircuitExecutionError):
 
 class JobCancelledError(ShotpackError):
     """The job was cancelled before it produced results."""
+
+
+# --- iqm-client's specialised names --------------------------------------------------------------
+# iqm-client 36 defines these for failures its server reports; a server error reaches the client
+# as its HTTP-status class (above), so shotpack raises these only where stated.
+
+
+class CircuitTranspilationError(ValidationError):
+    """A circuit cannot be transpiled for the target (unsupported gates, loci or moves)."""
+
+
+class EmptyComponentListError(ValidationError, ValueError):
+    """An empty list was given where components (qubits) are required."""
+
+
+class UnknownObservationError(ValidationError):
+    """An observation (calibration or quality-metric) name is well-formed but unknown."""
+
+
+class UnknownSettingError(NotFoundError, AttributeError):
+    """A setting was not found."""
+
+
+class EngineInitialisationError(SystemUnavailableError):
+    """The server's execution engine is not initialised."""
+
+
+# iqm-client 36's transport-named aliases of the classes above (kept there for older code).
+BadRequestError = InvalidOperationError
+UnauthorizedError = AuthenticationError
+PayloadTooLargeError = DataSizeError
+TooManyRequestsError = RateLimitError
+InternalServerError = InternalSystemError
+ServiceUnavailableError = SystemUnavailableError
+GatewayTimeoutError = OperationTimeoutError
 
 
 _BY_STATUS: dict[int, type[ShotpackError]] = {

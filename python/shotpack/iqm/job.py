@@ -161,6 +161,14 @@ class IQMJob:
         """Whether the job completed successfully."""
         return self.status() == JobStatus.DONE
 
+    def running(self) -> bool:
+        """Whether the server is executing the job now (Qiskit's ``JobV1.running``)."""
+        return self.status() == JobStatus.RUNNING
+
+    def cancelled(self) -> bool:
+        """Whether the job was cancelled (Qiskit's ``JobV1.cancelled``)."""
+        return self.status() == JobStatus.CANCELLED
+
     def in_final_state(self) -> bool:
         """Whether the job is done, failed or cancelled."""
         return self.status() in JOB_FINAL_STATES
@@ -297,6 +305,15 @@ class IQMJob:
             where = f"Job {self._job_id}, circuit {i} ({name!r}): "
             registers = complete_registers(bits, declared, request.shots, where)
             shots = registers[0][1].num_shots if registers else request.shots
+            if shots == 0 and request.shots > 0:
+                # Heralding discards shots whose herald failed; all of them failing usually
+                # means the qubits are badly calibrated, so say so rather than return silently.
+                warnings.warn(
+                    f"{where}the server returned zero of the {request.shots} shots requested; "
+                    f"with heralding ({request.heralding_mode.value}) every shot was discarded, "
+                    "which often points at a bad calibration.",
+                    stacklevel=3,
+                )
             if exact and registers and shots != request.shots:
                 raise CircuitExecutionError(
                     f"{where}expected {request.shots} shots but got {shots}"

@@ -54,6 +54,12 @@ class ExperimentResult:
     _memory: list[str] | None = field(default=None, repr=False)
     _counts: dict[str, int] | None = field(default=None, repr=False)
 
+    @property
+    def header(self) -> dict[str, Any]:
+        """Qiskit's per-experiment header: ``{"name": circuit name}``, as Qiskit-on-IQM sets it
+        (Qiskit's ``Result`` finds experiments by ``header["name"]``)."""
+        return {"name": self.name}
+
     def _native_args(self) -> list[tuple[np.ndarray, int]]:
         out = []
         for _, ba in self.registers:

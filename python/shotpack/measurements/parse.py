@@ -1,4 +1,4 @@
-"""IQM per-shot measurements to ``DataBin``s of packed ``BitArray``s.
+"""IQM per-shot measurements to ``DataBin`` objects of packed ``BitArray`` objects.
 
 IQM returns, per circuit, ``{key: [[bit, ...] per shot]}``, where column ``j`` of a key is the
 ``j``-th qubit of that measurement's locus. :func:`measurements_to_data_bin` converts one circuit

@@ -279,6 +279,23 @@ class PauliSum(Mapping[str, float]):
         return label in self._index
 
     def __eq__(self, other: object) -> bool:
+        """Term-by-term equality with a ``PauliSum``, a ``{label: coeff}`` mapping or (with
+        Qiskit) a ``Pauli``, ``SparsePauliOp`` or ``SparseObservable``.
+
+        A Qiskit observable is compared after merging its duplicate terms and dropping zero
+        ones (a ``PauliSum`` from :func:`~shotpack.containers.observables_array.coerce_observable`
+        is simplified that way), so ``coerce_observable(op) == op`` holds as it does in Qiskit.
+        """
+        if not isinstance(other, (PauliSum, Mapping)):
+            terms = _qiskit_terms(other)
+            if terms is None:
+                return NotImplemented
+            try:
+                other = PauliSum._new(terms[0], terms[1], terms[2], drop_tol=SIMPLIFY_TOL)
+            except ValueError:  # complex coefficients: never equal to a real sum
+                return False
+            mine = self.simplify()
+            return mine._num_qubits == other._num_qubits and Mapping.__eq__(mine, other)
         if isinstance(other, PauliSum) and other._num_qubits != self._num_qubits:
             return False
         return super().__eq__(other)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from shotpack.circuit.binding import circuit_parameters
 from shotpack.iqm.models.base import WireModel
@@ -80,6 +80,56 @@ class Instruction(WireModel):
         return self.locus
 
 
+class CircuitOperation(Instruction):
+    """An :class:`Instruction` built the way iqm-client 36 builds its ``CircuitOperation``:
+    positionally, ``CircuitOperation(name, locus, args)``.
+
+    Args:
+        name: operation name, e.g. ``"prx"``.
+        locus: component names the operation acts on.
+        args: operation arguments (``{}`` when None).
+        implementation: name of a specific implementation, or ``None`` for the default.
+
+    Example:
+        >>> op = CircuitOperation("prx", ("QB1",), {"angle": 1.0, "phase": 0.0})
+        >>> op.locus, isinstance(op, Instruction)
+        (('QB1',), True)
+    """
+
+    def __init__(
+        self,
+        name: str,
+        locus: Iterable[str] = (),
+        args: dict[str, Any] | None = None,
+        implementation: str | None = None,
+    ) -> None:
+        super().__init__(
+            name=name,
+            locus=tuple(locus),
+            args={} if args is None else args,
+            implementation=implementation,
+        )
+
+
+def _as_instruction(item: Any) -> Any:
+    """An operation object other than a plain :class:`Instruction` (shotpack's or iqm-client's
+    ``CircuitOperation``, anything with ``name``, ``locus`` and ``args``) as the fields of an
+    :class:`Instruction`; anything else is left for pydantic to validate."""
+    if isinstance(item, dict) or type(item) is Instruction:
+        return item
+    # A CircuitOperation (or any other subclass) is stored as a plain Instruction, so circuits
+    # compare equal however their operations were spelled.
+    name, locus = getattr(item, "name", None), getattr(item, "locus", None)
+    if isinstance(name, str) and locus is not None:
+        return {
+            "name": name,
+            "locus": tuple(locus),
+            "args": dict(getattr(item, "args", None) or {}),
+            "implementation": getattr(item, "implementation", None),
+        }
+    return item
+
+
 class Circuit(WireModel):
     """A named sequence of instructions.
 
@@ -92,6 +142,27 @@ class Circuit(WireModel):
     name: str
     instructions: list[Instruction] = Field(default_factory=list)
     metadata: dict[str, Any] | None = None
+
+    def __init__(
+        self,
+        name: str,
+        instructions: Iterable[Any] = (),
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        # Positional like iqm-client's ``Circuit(name, instructions)``; keywords work as before.
+        fields: dict[str, Any] = {
+            "name": name,
+            "instructions": list(instructions),
+            "metadata": metadata,
+        }
+        super().__init__(**fields)
+
+    @field_validator("instructions", mode="before")
+    @classmethod
+    def _foreign_operations(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [_as_instruction(item) for item in value]
+        return value
 
     @property
     def user_metadata(self) -> dict[str, Any]:

@@ -142,6 +142,13 @@ class ServerJobStatus(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+    def __str__(self) -> str:
+        # iqm-client's JobStatus is a StrEnum: str() and f-strings give the bare value.
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
     @classmethod
     def terminal_statuses(cls) -> frozenset[ServerJobStatus]:
         """Statuses after which nothing changes."""
