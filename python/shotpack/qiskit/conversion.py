@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from shotpack.circuit.parameters import Parameter, ParameterExpression
+from shotpack.circuit.parameters import Parameter, ParameterExpression, ParameterVectorElement
 from shotpack.iqm.models.circuit import QUBITS_METADATA_KEY, Circuit, Instruction, QIRCode
 
 # The converted circuit records its Qiskit classical registers under this metadata key
@@ -73,7 +73,14 @@ class _ExprConverter:
     def parameter(self, qparam: Any) -> Parameter:
         out = self.params.get(qparam)
         if out is None:
-            out = self.params[qparam] = Parameter(qparam.name)
+            from qiskit.circuit import ParameterVectorElement as QiskitElement
+
+            # A vector element stays one, so it sorts by index as in Qiskit (v[2] before v[10]).
+            if isinstance(qparam, QiskitElement):
+                out = ParameterVectorElement(qparam.vector.name, qparam.index)
+            else:
+                out = Parameter(qparam.name)
+            self.params[qparam] = out
         return out
 
     def value(self, value: Any, where: str) -> float | ParameterExpression:
@@ -162,7 +169,9 @@ def to_iqm_circuit(
     becomes a ``measure`` with key ``f"{creg.name}_{len(creg)}_{i}_{j}"``.
 
     Qiskit ``Parameter`` objects and parameter expressions become shotpack :class:`Parameter` /
-    :class:`ParameterExpression` of the same names, so the primitives bind them by name.
+    :class:`ParameterExpression` of the same names, so the primitives bind them by name;
+    ``ParameterVector`` elements stay vector elements, so the circuit's parameters sort in
+    Qiskit's order and a bare value array binds the same parameters as in Qiskit.
 
     The circuit records its qubit names in Qiskit index order, so the Estimator's observable
     qubit ``k`` is Qiskit qubit ``k`` (apply the transpiled layout to the observables, as with any
