@@ -31,8 +31,10 @@ def _client_of(backend: Any) -> tuple[IQMClient, Any, int | None]:
     client = getattr(backend, "client", None)
     if isinstance(client, IQMClient):
         return client, getattr(backend, "calibration_set_id", None), backend.max_circuits
+    got = f"{type(backend).__module__}.{type(backend).__qualname__}"
     raise TypeError(
-        f"backend must be a shotpack IQMBackend or IQMClient, got {type(backend).__name__}"
+        "backend must be a shotpack.iqm.backend.IQMBackend, a shotpack.qiskit.IQMBackend or a "
+        f"shotpack.iqm.client.IQMClient, got {got}"
     )
 
 
