@@ -19,6 +19,7 @@ from shotpack.iqm.client import IQMClient
 from shotpack.iqm.models.circuit import Circuit
 from shotpack.iqm.models.compilation import CircuitCompilationOptions
 from shotpack.primitives.job import Batch, ExecutionSpan, PrimitiveJob
+from shotpack.qiskit.conversion import from_qiskit_pub
 
 if TYPE_CHECKING:
     from shotpack.iqm.circuit_job import CircuitJob
@@ -66,9 +67,12 @@ def _as_list(pubs: Iterable[Any]) -> list[Any]:
     if isinstance(pubs, (EstimatorPub, SamplerPub)) or type(pubs).__name__ in (
         "QuantumCircuit",
         "Circuit",
+        "SamplerPub",
+        "EstimatorPub",
     ):
-        return [pubs]
-    return list(pubs)
+        pubs = [pubs]
+    # Qiskit's own SamplerPub / EstimatorPub objects become the equivalent tuples.
+    return [from_qiskit_pub(p) for p in pubs]
 
 
 class _Primitive:

@@ -22,6 +22,9 @@ _EXPORTS = {
     "IQMBackend": "shotpack.qiskit.backend",
     "IQMQiskitJob": "shotpack.qiskit.backend",
     "IQMTarget": "shotpack.qiskit.backend",
+    "EstimatorV2": "shotpack.qiskit.primitives",
+    "QiskitPrimitiveJob": "shotpack.qiskit.primitives",
+    "SamplerV2": "shotpack.qiskit.primitives",
 }
 
 __all__ = sorted(_EXPORTS)

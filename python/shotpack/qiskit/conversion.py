@@ -33,6 +33,8 @@ __all__ = [
     "QISKIT_REGISTERS_KEY",
     "coerce_circuit",
     "default_qubit_names",
+    "from_qiskit_pub",
+    "qiskit_pub_values",
     "to_iqm_circuit",
 ]
 
@@ -331,3 +333,45 @@ def coerce_circuit(obj: Any, where: str, *, allow_qir: bool = False) -> Circuit 
         return to_iqm_circuit(obj)
     kinds = "a shotpack Circuit, a QIR string or" if allow_qir else "a shotpack Circuit or"
     raise TypeError(f"{where}: expected {kinds} a Qiskit QuantumCircuit, got {type(obj).__name__}")
+
+
+def qiskit_pub_values(pub: Any) -> Any:
+    """A Qiskit PUB's parameter values as one array whose last axis runs over the circuit's
+    parameters in Qiskit's order, the order in which shotpack binds a bare array.
+
+    Args:
+        pub: a Qiskit ``SamplerPub`` or ``EstimatorPub``.
+
+    Returns:
+        A float array of shape ``(*pub.parameter_values.shape, num_parameters)``.
+    """
+    import numpy as np
+
+    params = pub.circuit.parameters
+    values = pub.parameter_values
+    if len(params) == 0:
+        return np.zeros((*values.shape, 0))
+    return values.as_array(params)
+
+
+def from_qiskit_pub(pub: Any) -> Any:
+    """A Qiskit ``SamplerPub`` / ``EstimatorPub`` as the equivalent shotpack PUB tuple; anything
+    else as it is.
+
+    A sampler PUB becomes ``(circuit, values, shots)``, an estimator PUB ``(circuit,
+    observables, values, precision)``, with the values in the circuit's parameter order
+    (:func:`qiskit_pub_values`) and the observables as nested lists of ``{label: coeff}``.
+
+    Example:
+        >>> from_qiskit_pub(("circuit", [0.1]))
+        ('circuit', [0.1])
+    """
+    module = type(pub).__module__
+    if not module.startswith("qiskit.primitives"):
+        return pub
+    name = type(pub).__name__
+    if name == "SamplerPub":
+        return (pub.circuit, qiskit_pub_values(pub), pub.shots)
+    if name == "EstimatorPub":
+        return (pub.circuit, pub.observables.tolist(), qiskit_pub_values(pub), pub.precision)
+    return pub
