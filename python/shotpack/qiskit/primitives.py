@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from qiskit.primitives import (
     BaseEstimatorV2,
     BasePrimitiveJob,
@@ -42,7 +43,7 @@ from shotpack.containers.primitive_result import PrimitiveResult as ShotpackResu
 from shotpack.primitives.estimator import Estimator
 from shotpack.primitives.job import PrimitiveJob
 from shotpack.primitives.sampler import Sampler
-from shotpack.qiskit.conversion import qiskit_pub_values
+from shotpack.qiskit.conversion import qiskit_pub_values, to_iqm_circuit
 
 __all__ = [
     "EstimatorV2",
@@ -63,7 +64,7 @@ class QiskitPrimitiveJob(BasePrimitiveJob[PrimitiveResult, JobStatus]):
     def __init__(
         self,
         job: PrimitiveJob[Any] | None,
-        convert: Callable[[ShotpackResult[Any]], PrimitiveResult],
+        convert: Callable[[ShotpackResult[Any] | None], PrimitiveResult],
     ) -> None:
         super().__init__(job_id="" if job is None else job.job_id())
         self.shotpack_job = job
@@ -77,10 +78,8 @@ class QiskitPrimitiveJob(BasePrimitiveJob[PrimitiveResult, JobStatus]):
             JobFailedError: a server job failed. JobCancelledError: it was cancelled.
         """
         if self._result is None:
-            if self.shotpack_job is None:  # no PUBs: nothing ran
-                self._result = PrimitiveResult([], metadata={"version": 2})
-            else:
-                self._result = self._convert(self.shotpack_job.result(timeout))
+            job = self.shotpack_job
+            self._result = self._convert(None if job is None else job.result(timeout))
         return self._result
 
     def status(self) -> JobStatus:
@@ -204,6 +203,7 @@ class SamplerV2(BaseSamplerV2):
         if shots is None:
             shots = self._options.default_shots
         coerced = [SamplerPub.coerce(pub, shots) for pub in pubs]
+        submit: list[int] = []
         for i, pub in enumerate(coerced):
             if len(pub.circuit.cregs) == 0:
                 warnings.warn(
@@ -212,19 +212,52 @@ class SamplerV2(BaseSamplerV2):
                     UserWarning,
                     stacklevel=2,
                 )
-        if not coerced:
-            return QiskitPrimitiveJob(None, _sampler_result([]))
-        job = self._sampler.run([(p.circuit, qiskit_pub_values(p), p.shots) for p in coerced])
-        return QiskitPrimitiveJob(job, _sampler_result(coerced))
+            if any(inst.operation.name == "measure" for inst in pub.circuit.data):
+                submit.append(i)
+        # A PUB that measures nothing needs no server: its registers hold zeros, as unmeasured
+        # clbits do on the hardware.
+        job = None
+        if submit:
+            job = self._sampler.run(
+                [
+                    (_iqm_circuit(self._backend, p.circuit), qiskit_pub_values(p), p.shots)
+                    for p in (coerced[i] for i in submit)
+                ]
+            )
+        return QiskitPrimitiveJob(job, _sampler_result(coerced, submit))
 
 
-def _sampler_result(pubs: list[Any]) -> Callable[[ShotpackResult[Any]], PrimitiveResult]:
-    def convert(res: ShotpackResult[Any]) -> PrimitiveResult:
+def _iqm_circuit(backend: Any, circuit: Any) -> Any:
+    """The circuit for shotpack's primitives: on a :class:`shotpack.qiskit.IQMBackend`, qubit
+    ``i`` is the backend's qubit ``i`` (which need not be ``QB{i+1}`` on a restricted backend)."""
+    names = getattr(backend, "physical_qubits", None)
+    if isinstance(names, list) and circuit.num_qubits <= len(names):
+        return to_iqm_circuit(circuit, qubit_names=names[: circuit.num_qubits])
+    return circuit
+
+
+def _zeros(pub: Any) -> DataBin:
+    fields = {
+        creg.name: BitArray(
+            np.zeros((*pub.shape, pub.shots, (creg.size + 7) // 8), dtype=np.uint8), creg.size
+        )
+        for creg in pub.circuit.cregs
+    }
+    return DataBin(**fields, shape=pub.shape)
+
+
+def _sampler_result(
+    pubs: list[Any], submitted: list[int]
+) -> Callable[[ShotpackResult[Any] | None], PrimitiveResult]:
+    def convert(res: ShotpackResult[Any] | None) -> PrimitiveResult:
+        ran = dict(zip(submitted, res if res is not None else [], strict=True))
         out = []
-        for pub, r in zip(pubs, res, strict=True):
+        for i, pub in enumerate(pubs):
             meta = {"shots": pub.shots, "circuit_metadata": pub.circuit.metadata}
-            out.append(SamplerPubResult(_qiskit_bin(r.data, pub.shape), metadata=meta))
-        return PrimitiveResult(out, metadata={**res.metadata, "version": 2})
+            r = ran.get(i)
+            data = _zeros(pub) if r is None else _qiskit_bin(r.data, pub.shape)
+            out.append(SamplerPubResult(data, metadata=meta))
+        return PrimitiveResult(out, metadata={"version": 2})
 
     return convert
 
@@ -294,27 +327,34 @@ class EstimatorV2(BaseEstimatorV2):
         for i, pub in enumerate(coerced):
             if pub.precision <= 0.0:
                 raise ValueError(f"pub {i}: precision must be larger than 0, got {pub.precision}")
-        if not coerced:
-            return QiskitPrimitiveJob(None, _estimator_result([]))
-        job = self._estimator.run(
-            [
-                (p.circuit, p.observables.tolist(), qiskit_pub_values(p), p.precision)
-                for p in coerced
-            ]
-        )
+        job = None
+        if coerced:
+            job = self._estimator.run(
+                [
+                    (
+                        _iqm_circuit(self._backend, p.circuit),
+                        p.observables.tolist(),
+                        qiskit_pub_values(p),
+                        p.precision,
+                    )
+                    for p in coerced
+                ]
+            )
         return QiskitPrimitiveJob(job, _estimator_result(coerced))
 
 
-def _estimator_result(pubs: list[Any]) -> Callable[[ShotpackResult[Any]], PrimitiveResult]:
-    def convert(res: ShotpackResult[Any]) -> PrimitiveResult:
+def _estimator_result(
+    pubs: list[Any],
+) -> Callable[[ShotpackResult[Any] | None], PrimitiveResult]:
+    def convert(res: ShotpackResult[Any] | None) -> PrimitiveResult:
         out = []
-        for pub, r in zip(pubs, res, strict=True):
+        for pub, r in zip(pubs, res if res is not None else [], strict=True):
             meta = {
                 "target_precision": pub.precision,
                 "shots": r.metadata.get("shots"),
                 "circuit_metadata": pub.circuit.metadata,
             }
             out.append(PubResult(_qiskit_bin(r.data, pub.shape), metadata=meta))
-        return PrimitiveResult(out, metadata={**res.metadata, "version": 2})
+        return PrimitiveResult(out, metadata={"version": 2})
 
     return convert
