@@ -171,3 +171,39 @@ def test_empty_run_and_options(backend: IQMBackend) -> None:
     assert estimator.options.default_precision == 0.015625
     with pytest.raises(AttributeError):
         estimator.options.seed_simulator = 3  # type: ignore[attr-defined]
+
+
+def test_pubs_that_measure_nothing(backend: IQMBackend) -> None:
+    q = QuantumRegister(2)
+    c, empty = ClassicalRegister(3, "c"), ClassicalRegister(0, "e")
+    unmeasured = QuantumCircuit(q, c, empty)
+    unmeasured.x(0)
+    measured = QuantumCircuit(2, 2)
+    measured.x(1)
+    measured.measure([0, 1], [0, 1])
+    bare = QuantumCircuit(2)
+    sampler = SamplerV2(backend, default_shots=20)
+    with pytest.warns(UserWarning, match="no classical registers"):
+        job = sampler.run([_isa(backend, unmeasured), _isa(backend, measured), bare])
+    result = job.result()
+    assert result[0].data.c.get_counts() == {"000": 20}
+    assert result[0].data.e.array.shape == (20, 0)
+    assert result[1].data.c.get_counts() == {"10": 20}
+    assert len(result[2].data) == 0
+    # Only the PUB that measures something went to the server.
+    assert len(job.shotpack_job.result()) == 1
+
+
+def test_restricted_backend_runs_on_its_own_qubits() -> None:
+    # QB1 reads out wrong every time: a circuit laid on QB1 would show it.
+    with LocalServer(qubits=4, seed=3, readout_error={"QB1": 0.5}) as srv:
+        restricted = IQMBackend(srv.url, qubits=["QB2", "QB4"])
+        qc = QuantumCircuit(2, 2)
+        qc.x(0)
+        qc.measure([0, 1], [0, 1])
+        isa = _isa(restricted, qc)
+        counts = SamplerV2(restricted).run([(isa, None, 200)]).result()[0].data.c.get_counts()
+        assert counts == {"01": 200}
+        label = "ZI" if isa.layout.final_index_layout()[0] == 1 else "IZ"
+        evs = EstimatorV2(restricted).run([(isa.remove_final_measurements(inplace=False), label)])
+        assert evs.result()[0].data.evs == pytest.approx(-1.0)
