@@ -65,7 +65,14 @@ def progress_default() -> bool:
 
 
 class _Progress:
-    """A tqdm bar for queue position or shots, when tqdm is installed and wanted."""
+    """A tqdm bar for a job: the queue position while queued, then the shots done.
+
+    The bar shows counts, never a rate (a job found finished at the first poll would otherwise
+    show millions of "it/s"), and it is cleared when the wait ends, so nothing stale remains.
+    """
+
+    _SHOTS_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}]"
+    _QUEUE_FORMAT = "{desc} [{elapsed}]"
 
     def __init__(self, enabled: bool, job_id: uuid.UUID) -> None:
         self._bar: Any = None
@@ -78,12 +85,12 @@ class _Progress:
                 enabled = False
         self.enabled = enabled
 
-    def _open(self, mode: str, total: int, desc: str) -> None:
+    def _open(self, mode: str, total: int | None, desc: str, unit: str, fmt: str) -> None:
         from tqdm.auto import tqdm
 
         if self._bar is not None:
             self._bar.close()
-        self._bar = tqdm(total=total, desc=desc, leave=False)
+        self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, bar_format=fmt)
         self._mode = mode
 
     def update(self, data: JobData) -> None:
@@ -91,14 +98,12 @@ class _Progress:
             return
         if data.status == ServerJobStatus.WAITING and data.queue_position is not None:
             if self._mode != "queue":
-                self._open("queue", data.queue_position, "Position in queue")
-            bar = self._bar
-            bar.n = max(0, bar.total - data.queue_position)
-            bar.refresh()
+                self._open("queue", None, "Queued", "", self._QUEUE_FORMAT)
+            self._bar.set_description_str(f"Queued: position {data.queue_position}")
         elif data.execution is not None and data.execution.progress:
             label, value = next(iter(data.execution.progress.items()))
             if self._mode != label:
-                self._open(label, value.max_value, f"Progress ({label})")
+                self._open(label, value.max_value, "Progress", label, self._SHOTS_FORMAT)
             self._bar.n = value.value
             self._bar.refresh()
 
@@ -114,6 +119,7 @@ def wait_for_job(
     *,
     timeout_secs: float | None,
     progress: bool = False,
+    progress_callback: Callable[[JobData], None] | None = None,
 ) -> JobData:
     """Polls ``fetch()`` until the job is terminal or ``timeout_secs`` pass.
 
@@ -122,6 +128,8 @@ def wait_for_job(
         current: the latest known data (returned at once if already terminal).
         timeout_secs: longest wait; ``None`` or 0 waits forever.
         progress: show a tqdm bar (when installed).
+        progress_callback: called with the job's data after every poll (status,
+            ``queue_position``, ``execution.progress``), the last time with the final data.
 
     Returns:
         The last data seen; non-terminal when the timeout passed.
@@ -136,6 +144,8 @@ def wait_for_job(
         while True:
             data = fetch()
             bar.update(data)
+            if progress_callback is not None:
+                progress_callback(data)
             if data.status.is_terminal:
                 return data
             now = time.monotonic()
@@ -211,13 +221,18 @@ class CircuitJob:
         return self._payload
 
     def wait_for_completion(
-        self, timeout_secs: float | None = DEFAULT_TIMEOUT_SECONDS, *, progress: bool = False
+        self,
+        timeout_secs: float | None = DEFAULT_TIMEOUT_SECONDS,
+        *,
+        progress: bool = False,
+        progress_callback: Callable[[JobData], None] | None = None,
     ) -> ServerJobStatus:
         """Polls until the job finishes (see the module docstring) or the timeout passes.
 
         Args:
             timeout_secs: longest wait in seconds; ``None`` or 0 waits forever.
             progress: show a tqdm progress bar when tqdm is installed.
+            progress_callback: called with the job's data after every poll.
 
         Returns:
             The last status seen (not terminal if the timeout passed).
@@ -227,6 +242,7 @@ class CircuitJob:
             self.data,
             timeout_secs=timeout_secs,
             progress=progress,
+            progress_callback=progress_callback,
         )
         return self.data.status
 

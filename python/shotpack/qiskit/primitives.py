@@ -71,15 +71,30 @@ class QiskitPrimitiveJob(BasePrimitiveJob[PrimitiveResult, JobStatus]):
         self._convert = convert
         self._result: PrimitiveResult | None = None
 
-    def result(self, timeout: float | None = None) -> PrimitiveResult:
+    def result(
+        self,
+        timeout: float | None = None,
+        *,
+        progress: bool | None = None,
+        progress_callback: Callable[[Any], None] | None = None,
+    ) -> PrimitiveResult:
         """Waits for the job and returns its ``PrimitiveResult``.
+
+        Args:
+            timeout: longest wait in seconds; ``None`` waits as long as it takes.
+            progress: show a progress bar while waiting (queue position, then shots done);
+                ``None``: when tqdm is installed and someone watches (a terminal, Jupyter).
+            progress_callback: called with each server job's data after every poll.
 
         Raises:
             JobFailedError: a server job failed. JobCancelledError: it was cancelled.
         """
         if self._result is None:
             job = self.shotpack_job
-            self._result = self._convert(None if job is None else job.result(timeout))
+            done = None
+            if job is not None:
+                done = job.result(timeout, progress=progress, progress_callback=progress_callback)
+            self._result = self._convert(done)
         return self._result
 
     def status(self) -> JobStatus:
