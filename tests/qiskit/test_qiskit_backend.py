@@ -136,6 +136,9 @@ def test_restricted_target_and_backend(server: LocalServer) -> None:
     isa = transpile(qc, target=target, seed_transpiler=2)
     counts = restricted.run(isa, shots=200).result().get_counts()
     assert set(counts) == {"00", "11"}  # QB2, QB4, QB5 have no readout error
+    # shotpack's own Sampler lays Qiskit circuits on the restricted backend's qubits too.
+    data = Sampler(restricted).run([(isa, None, 200)]).result()[0].data
+    assert set(data.c.get_counts()) == {"00", "11"}
 
 
 def test_errors_name_what_was_given(server: LocalServer, backend: IQMBackend) -> None:

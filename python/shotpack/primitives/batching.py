@@ -86,6 +86,14 @@ class _Primitive:
         max_total_shots: int | None,
     ) -> None:
         self._client, self._calibration_set_id, backend_max = _client_of(backend)
+        # A Qiskit-facing backend (shotpack.qiskit.IQMBackend) numbers its qubits itself, also
+        # when restricted to a subset: Qiskit qubit i runs on its i-th qubit.
+        names = getattr(backend, "physical_qubits", None)
+        self._qubit_names: list[str] | None = (
+            list(names)
+            if isinstance(names, list) and all(isinstance(n, str) for n in names)
+            else None
+        )
         self.backend = backend
         self.options = options
         self.max_circuits = max_circuits if max_circuits is not None else backend_max

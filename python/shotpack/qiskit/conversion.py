@@ -304,10 +304,20 @@ def _json_metadata(metadata: Any) -> dict[str, Any] | None:
 
 
 @overload
-def coerce_circuit(obj: Any, where: str, *, allow_qir: Literal[False] = False) -> Circuit: ...
+def coerce_circuit(
+    obj: Any,
+    where: str,
+    *,
+    allow_qir: Literal[False] = False,
+    qubit_names: Sequence[str] | None = None,
+) -> Circuit: ...
 @overload
-def coerce_circuit(obj: Any, where: str, *, allow_qir: bool) -> Circuit | QIRCode: ...
-def coerce_circuit(obj: Any, where: str, *, allow_qir: bool = False) -> Circuit | QIRCode:
+def coerce_circuit(
+    obj: Any, where: str, *, allow_qir: bool, qubit_names: Sequence[str] | None = None
+) -> Circuit | QIRCode: ...
+def coerce_circuit(
+    obj: Any, where: str, *, allow_qir: bool = False, qubit_names: Sequence[str] | None = None
+) -> Circuit | QIRCode:
     """A circuit to submit: a shotpack :class:`Circuit` as it is, a Qiskit ``QuantumCircuit``
     converted with :func:`to_iqm_circuit`, or (``allow_qir``) QIR text as it is.
 
@@ -315,6 +325,8 @@ def coerce_circuit(obj: Any, where: str, *, allow_qir: bool = False) -> Circuit 
         obj: the circuit.
         where: names the circuit in the error message (``"circuit 3"``, ``"pub 0"``).
         allow_qir: accept a ``str`` of QIR (the backend does; the primitives cannot bind QIR).
+        qubit_names: IQM names of a Qiskit circuit's qubits by index (a backend's qubits);
+            only the first ``num_qubits`` are used. Default ``QB1``, ``QB2``, ...
 
     Raises:
         TypeError: anything else.
@@ -330,6 +342,8 @@ def coerce_circuit(obj: Any, where: str, *, allow_qir: bool = False) -> Circuit 
     if isinstance(obj, Circuit) or (allow_qir and isinstance(obj, str)):
         return obj
     if type(obj).__name__ == "QuantumCircuit":
+        if qubit_names is not None and obj.num_qubits <= len(qubit_names):
+            return to_iqm_circuit(obj, qubit_names=list(qubit_names)[: obj.num_qubits])
         return to_iqm_circuit(obj)
     kinds = "a shotpack Circuit, a QIR string or" if allow_qir else "a shotpack Circuit or"
     raise TypeError(f"{where}: expected {kinds} a Qiskit QuantumCircuit, got {type(obj).__name__}")

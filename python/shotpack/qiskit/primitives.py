@@ -43,7 +43,7 @@ from shotpack.containers.primitive_result import PrimitiveResult as ShotpackResu
 from shotpack.primitives.estimator import Estimator
 from shotpack.primitives.job import PrimitiveJob
 from shotpack.primitives.sampler import Sampler
-from shotpack.qiskit.conversion import qiskit_pub_values, to_iqm_circuit
+from shotpack.qiskit.conversion import qiskit_pub_values
 
 __all__ = [
     "EstimatorV2",
@@ -234,21 +234,9 @@ class SamplerV2(BaseSamplerV2):
         job = None
         if submit:
             job = self._sampler.run(
-                [
-                    (_iqm_circuit(self._backend, p.circuit), qiskit_pub_values(p), p.shots)
-                    for p in (coerced[i] for i in submit)
-                ]
+                [(p.circuit, qiskit_pub_values(p), p.shots) for p in (coerced[i] for i in submit)]
             )
         return QiskitPrimitiveJob(job, _sampler_result(coerced, submit))
-
-
-def _iqm_circuit(backend: Any, circuit: Any) -> Any:
-    """The circuit for shotpack's primitives: on a :class:`shotpack.qiskit.IQMBackend`, qubit
-    ``i`` is the backend's qubit ``i`` (which need not be ``QB{i+1}`` on a restricted backend)."""
-    names = getattr(backend, "physical_qubits", None)
-    if isinstance(names, list) and circuit.num_qubits <= len(names):
-        return to_iqm_circuit(circuit, qubit_names=names[: circuit.num_qubits])
-    return circuit
 
 
 def _zeros(pub: Any) -> DataBin:
@@ -347,7 +335,7 @@ class EstimatorV2(BaseEstimatorV2):
             job = self._estimator.run(
                 [
                     (
-                        _iqm_circuit(self._backend, p.circuit),
+                        p.circuit,
                         p.observables.tolist(),
                         qiskit_pub_values(p),
                         p.precision,
