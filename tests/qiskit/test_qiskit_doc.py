@@ -15,7 +15,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "qiskit.md"
 
 def test_qiskit_doc_runs() -> None:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
-    assert len(blocks) == 4, "docs/qiskit.md should have four python blocks"
+    assert len(blocks) == 5, "docs/qiskit.md should have five python blocks"
     namespace: dict[str, object] = {}
     try:
         for i, block in enumerate(blocks):
