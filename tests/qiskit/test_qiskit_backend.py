@@ -58,7 +58,8 @@ def test_is_a_backend_v2_with_the_server_target(backend: IQMBackend) -> None:
         backend.qubit_name_to_index("QB9")
     with pytest.raises(IndexError):
         backend.index_to_qubit_name(5)
-    assert set(backend.operation_names) >= {"r", "cz", "measure", "reset", "delay"}
+    assert set(backend.operation_names) >= {"r", "cz", "measure", "reset", "delay", "barrier"}
+    assert backend.target.instruction_supported("barrier", (0, 2, 4))
     edges = set(backend.coupling_map.get_edges())
     arch_pairs = backend.core.architecture.gates["cz"].loci
     expected = {

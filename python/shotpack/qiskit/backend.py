@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from qiskit.circuit import Delay, Measure, Parameter, QuantumCircuit, Reset
+from qiskit.circuit import Barrier, Delay, Measure, Parameter, QuantumCircuit, Reset
 from qiskit.circuit.library import CZGate, IGate, RGate
 from qiskit.providers import BackendV2, JobV1, Options
 from qiskit.providers import JobStatus as QiskitJobStatus
@@ -57,8 +57,8 @@ class IQMTarget(Target):
 
     Qubit ``i`` is ``physical_qubits[i]``. Instructions: ``r`` (IQM's ``prx``) on the qubits
     where ``prx`` is calibrated, ``cz`` on calibrated pairs (both directions: CZ is symmetric),
-    ``measure`` where calibrated, ``reset``, ``delay`` and ``id`` on every qubit (``barrier`` is
-    always allowed). Each calibrated instruction carries ``error = 1 - fidelity`` and
+    ``measure`` where calibrated, ``reset``, ``delay`` and ``id`` on every qubit, and
+    ``barrier`` on any qubits. Each calibrated instruction carries ``error = 1 - fidelity`` and
     ``duration`` (seconds) from the calibration set and its quality metrics when the server
     reports them.
 
@@ -125,6 +125,8 @@ class IQMTarget(Target):
         self.add_instruction(Reset(), dict(everywhere))
         self.add_instruction(Delay(Parameter("t")), dict(everywhere))
         self.add_instruction(IGate(), dict(everywhere))
+        # Variadic: a barrier may span any qubits (the server takes any existing components).
+        self.add_instruction(Barrier, name="barrier")
 
     def _properties(
         self, gate: str, impl: str, locus: Sequence[str]
