@@ -207,3 +207,32 @@ def test_restricted_backend_runs_on_its_own_qubits() -> None:
         label = "ZI" if isa.layout.final_index_layout()[0] == 1 else "IZ"
         evs = EstimatorV2(restricted).run([(isa.remove_final_measurements(inplace=False), label)])
         assert evs.result()[0].data.evs == pytest.approx(-1.0)
+
+
+def test_registers_partly_measured_and_pubs_of_different_shots(backend: IQMBackend) -> None:
+    a, b, c = ClassicalRegister(1, "a"), ClassicalRegister(2, "b"), ClassicalRegister(3, "c")
+    qc = QuantumCircuit(QuantumRegister(3), a, b, c)
+    qc.x(1)
+    qc.measure(1, c[2])  # only c's highest bit is written
+    isa = _isa(backend, qc)
+    result = SamplerV2(backend).run([(isa, None, 30), (isa, None, 45)]).result()
+    for shots, pub in zip((30, 45), result, strict=True):
+        data = pub.data
+        assert list(data) == ["a", "b", "c"]
+        assert data.a.get_counts() == {"0": shots} and data.b.get_counts() == {"00": shots}
+        assert data.c.get_counts() == {"100": shots}
+        assert pub.join_data().get_counts() == {"100000": shots}
+        assert pub.metadata["shots"] == shots
+
+
+def test_numpy_and_broadcast_parameter_values(backend: IQMBackend) -> None:
+    qc, _ = _ansatz()
+    isa = _isa(backend, qc)
+    obs = SparsePauliOp("ZI").apply_layout(isa.layout)
+    values = np.zeros((2, 3, 4))
+    values[1] = np.pi  # θ[0] = π flips qubit 0 and the CNOT flips qubit 1: <Z_1> = -1
+    values[..., 1:] = 0.0
+    evs = EstimatorV2(backend).run([(isa, [[obs]], values)], precision=0.05).result()[0]
+    assert evs.data.evs.shape == (2, 3)
+    assert np.allclose(evs.data.evs[0], 1.0)
+    assert np.allclose(evs.data.evs[1], -1.0)
