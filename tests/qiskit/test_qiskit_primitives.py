@@ -141,6 +141,8 @@ def test_estimator_observable_kinds(backend: IQMBackend) -> None:
     assert mine[0].data.evs == pytest.approx(-1.0)
 
 
+# Qiskit itself warns when it iterates a bare circuit given in place of a list of PUBs.
+@pytest.mark.filterwarnings("ignore:Treating CircuitInstruction as an iterable:DeprecationWarning")
 def test_rejects_what_qiskit_rejects_with_the_same_types(backend: IQMBackend) -> None:
     qc = QuantumCircuit(1, 1)
     qc.measure(0, 0)
