@@ -142,8 +142,9 @@ def qiskit_seed_circuit() -> Any:
 
     Qiskit is imported here, not at module level, so tests without Qiskit can use this module.
     """
-    from qiskit import QuantumCircuit
     from qiskit.circuit import Parameter as QiskitParameter
+
+    from qiskit import QuantumCircuit
 
     a, b = QiskitParameter("a"), QiskitParameter("b")
     qc = QuantumCircuit(2)
