@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("qiskit")
 
+from qiskit.primitives import BackendSamplerV2
 from qiskit.providers import BackendV2, JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.result import Result
@@ -152,6 +153,18 @@ def test_errors_name_what_was_given(server: LocalServer, backend: IQMBackend) ->
         backend.run(big)
     with pytest.raises(ValueError, match="unknown run options"):
         backend.run(QuantumCircuit(1), seed=3)
+    with pytest.raises(ValueError, match="no simulator seed"):
+        backend.run(QuantumCircuit(1), seed_simulator=3)
+
+
+def test_qiskits_backend_sampler_runs_on_it(backend: IQMBackend) -> None:
+    # Qiskit's own BackendSamplerV2 (memory=True, seed_simulator=None) reads our Result.
+    isa = transpile(_ghz_two_registers(), backend=backend, seed_transpiler=1)
+    pub = BackendSamplerV2(backend=backend).run([(isa, None, 200)]).result()[0]
+    assert pub.data.a.num_shots == 200
+    assert set(pub.join_data().get_counts()) <= {"000", "111", "001", "110", "100", "011"}
+    ours = backend.run(isa, shots=200, memory=True).result().get_memory()
+    assert len(ours) == 200
 
 
 def test_shotpack_sampler_runs_on_the_qiskit_backend(backend: IQMBackend) -> None:

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 from qiskit.circuit import Barrier, Delay, Measure, Parameter, QuantumCircuit, Reset
 from qiskit.circuit.library import CZGate, IGate, RGate
 from qiskit.providers import BackendV2, JobV1, Options
@@ -288,16 +289,20 @@ class IQMBackend(BackendV2):
             run_input: a ``QuantumCircuit`` or a list of them, in the target's gates (transpile
                 first); qubit ``i`` runs on :meth:`index_to_qubit_name` ``(i)``.
             **options: ``shots`` (default 1024) and ``memory`` (keep per-shot memory strings);
-                ``timeout_seconds`` for the job's ``result()``.
+                ``timeout_seconds`` for the job's ``result()``; ``seed_simulator=None`` is
+                accepted (Qiskit's ``BackendSamplerV2`` passes it), any other seed refused.
 
         Returns:
             The submitted job.
 
         Raises:
-            ValueError: an unknown option, a circuit with more qubits than the backend, or an
-                operation the target lacks.
+            ValueError: an unknown option or a simulator seed, a circuit with more qubits than
+                the backend, or an operation the target lacks.
             TypeError: not a ``QuantumCircuit``.
         """
+        # Qiskit's BackendSamplerV2 always passes seed_simulator (None unless set).
+        if options.pop("seed_simulator", None) is not None:
+            raise ValueError("seed_simulator: an IQM quantum computer has no simulator seed")
         unknown = set(options) - {"shots", "memory", "timeout_seconds"}
         if unknown:
             raise ValueError(f"unknown run options {sorted(unknown)}; known: shots, memory")
@@ -369,16 +374,33 @@ class IQMQiskitJob(JobV1):
         return self._result
 
 
+def _hex_memory(bits: BitArray | None, shots: int) -> list[str]:
+    """One ``0x...`` string per shot, Qiskit's raw memory format, built by NumPy without a
+    Python loop per shot: the packed rows are big-endian bytes, so their hex is the value."""
+    if bits is None or bits.num_bits == 0:
+        return ["0x0"] * shots
+    rows = np.ascontiguousarray(bits.array).reshape(shots, -1)
+    width = 2 * rows.shape[1]
+    digits = np.frombuffer(rows.tobytes().hex().encode("ascii"), dtype=f"S{width}")
+    out: list[str] = np.char.add("0x", digits.astype(f"U{width}")).tolist()
+    return out
+
+
 def _experiment_dict(r: ExperimentResult, memory: bool) -> dict[str, Any]:
     regs = r.registers
     creg_sizes = [[name, ba.num_bits] for name, ba in regs]
     memory_slots = sum(ba.num_bits for _, ba in regs)
-    data: dict[str, Any] = {"counts": r.counts()}
+    # Qiskit's raw result data is hex (as its simulators write it): Result.get_counts and
+    # get_memory format it by the headers, and Qiskit's BackendSamplerV2 reads it directly.
+    # All registers as one value, first register lowest, as Qiskit numbers clbits.
+    joined = BitArray.concatenate_bits([ba for _, ba in regs]) if regs else None
+    if joined is None or joined.num_bits == 0:
+        counts = {"0x0": r.shots}
+    else:
+        counts = {hex(k): v for k, v in joined.get_int_counts().items()}
+    data: dict[str, Any] = {"counts": counts}
     if memory:
-        # Qiskit formats each memory string itself from the headers, so it gets the bits of all
-        # registers as one string (first register lowest), made in Rust.
-        joined = BitArray.concatenate_bits([ba for _, ba in regs]) if regs else None
-        data["memory"] = [] if joined is None else joined.get_bitstrings()
+        data["memory"] = _hex_memory(joined, r.shots)
     metadata = {
         k: v for k, v in r.metadata.items() if k not in (QISKIT_REGISTERS_KEY, QISKIT_QUBITS_KEY)
     }
