@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -289,20 +290,25 @@ class IQMBackend(BackendV2):
             run_input: a ``QuantumCircuit`` or a list of them, in the target's gates (transpile
                 first); qubit ``i`` runs on :meth:`index_to_qubit_name` ``(i)``.
             **options: ``shots`` (default 1024) and ``memory`` (keep per-shot memory strings);
-                ``timeout_seconds`` for the job's ``result()``; ``seed_simulator=None`` is
-                accepted (Qiskit's ``BackendSamplerV2`` passes it), any other seed refused.
+                ``timeout_seconds`` for the job's ``result()``. ``seed_simulator`` (which
+                Qiskit's ``BackendSamplerV2`` passes) is ignored, with a warning if not None.
 
         Returns:
             The submitted job.
 
         Raises:
-            ValueError: an unknown option or a simulator seed, a circuit with more qubits than
-                the backend, or an operation the target lacks.
+            ValueError: an unknown option, a circuit with more qubits than the backend, or an
+                operation the target lacks.
             TypeError: not a ``QuantumCircuit``.
         """
-        # Qiskit's BackendSamplerV2 always passes seed_simulator (None unless set).
+        # Qiskit's BackendSamplerV2 always passes seed_simulator (None unless set); as
+        # Qiskit-on-IQM does with options it cannot apply, a seed is ignored with a warning.
         if options.pop("seed_simulator", None) is not None:
-            raise ValueError("seed_simulator: an IQM quantum computer has no simulator seed")
+            warnings.warn(
+                "seed_simulator is ignored: an IQM quantum computer has no simulator seed",
+                UserWarning,
+                stacklevel=2,
+            )
         unknown = set(options) - {"shots", "memory", "timeout_seconds"}
         if unknown:
             raise ValueError(f"unknown run options {sorted(unknown)}; known: shots, memory")
