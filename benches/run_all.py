@@ -12,7 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-BENCHES = ["bench_bitarray.py", "bench_json.py", "bench_expval.py", "bench_client.py"]
+BENCHES = [
+    "bench_bitarray.py",
+    "bench_json.py",
+    "bench_expval.py",
+    "bench_client.py",
+    "bench_qiskit.py",
+]
 
 
 def main() -> int:

@@ -55,10 +55,14 @@ class RecordingProxy:
                         if not chunk:
                             break
                         data += chunk
+                except OSError:
+                    pass
+                # Recorded before answering: the client checks the record once it has the answer.
+                self.received.append(data)
+                try:
                     conn.sendall(ANSWER)
                 except OSError:
                     pass
-                self.received.append(data)
 
     def close(self) -> None:
         self._stop.set()

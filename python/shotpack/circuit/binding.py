@@ -25,14 +25,14 @@ C = TypeVar("C", bound="Circuit")
 
 
 def circuit_parameters(circuit: Circuit) -> tuple[Parameter, ...]:
-    """The parameters of an IQM circuit's instruction arguments, sorted by name.
+    """The parameters of an IQM circuit's instruction arguments, in Qiskit's order.
 
     Args:
         circuit: a :class:`shotpack.iqm.models.Circuit` whose ``args`` may hold
             :class:`ParameterExpression` values.
 
     Returns:
-        The parameters, sorted by name (Qiskit's order), each once.
+        The parameters in Qiskit's order (by name; vector elements by index), each once.
 
     Raises:
         ValueError: two different parameters share a name.

@@ -28,6 +28,9 @@ __all__ = [
     "Parameter",
     "ParameterExpression",
     "ParameterValue",
+    "ParameterVector",
+    "ParameterVectorElement",
+    "parameter_sort_key",
     "sorted_parameters",
 ]
 
@@ -542,11 +545,137 @@ def _restore_parameter(name: str, uid: uuid.UUID) -> Parameter:
     return param
 
 
+class ParameterVectorElement(Parameter):
+    """Element ``index`` of a :class:`ParameterVector`; its name is ``f"{vector}[{index}]"``.
+
+    It sorts by the vector's name, then by index as a number (``v[2]`` before ``v[10]``), as
+    Qiskit sorts its ``ParameterVectorElement``; a plain :class:`Parameter` sorts by its name.
+
+    Args:
+        vector_name: the name of the vector.
+        index: the element's index, ``>= 0``.
+
+    Example:
+        >>> e = ParameterVectorElement("theta", 3)
+        >>> e.name, e.vector_name, e.index
+        ('theta[3]', 'theta', 3)
+    """
+
+    __slots__ = ("_index", "_vector_name")
+
+    def __init__(self, vector_name: str, index: int) -> None:
+        if not isinstance(vector_name, str):
+            raise TypeError(f"a vector name must be a str, got {type(vector_name)}")
+        index = int(index)
+        if index < 0:
+            raise ValueError(f"a vector index must be >= 0, got {index}")
+        super().__init__(f"{vector_name}[{index}]")
+        self._vector_name = vector_name
+        self._index = index
+
+    @property
+    def vector_name(self) -> str:
+        """The name of the vector this element belongs to."""
+        return self._vector_name
+
+    @property
+    def index(self) -> int:
+        """The element's index in its vector."""
+        return self._index
+
+    def __repr__(self) -> str:
+        return f"ParameterVectorElement({self._name})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_element, (self._vector_name, self._index, self._uuid))
+
+
+def _restore_element(vector_name: str, index: int, uid: uuid.UUID) -> ParameterVectorElement:
+    param = ParameterVectorElement(vector_name, index)
+    param._uuid = uid
+    return param
+
+
+class ParameterVector:
+    """A named list of parameters ``name[0]``, ``name[1]``, ... that sort by index.
+
+    A circuit's parameters sort as Qiskit sorts them (:func:`parameter_sort_key`), so a bare
+    value array binds ``v[0], v[1], ..., v[10]`` in index order, not in string order.
+
+    Args:
+        name: the vector's name.
+        length: the number of elements.
+
+    Example:
+        >>> v = ParameterVector("v", 12)
+        >>> [p.name for p in sorted_parameters(reversed(v.params))][:3]
+        ['v[0]', 'v[1]', 'v[2]']
+        >>> len(v), v[11].name
+        (12, 'v[11]')
+    """
+
+    __slots__ = ("_name", "_params")
+
+    def __init__(self, name: str, length: int = 0) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a vector name must be a non-empty str, got {name!r}")
+        self._name = name
+        self._params = tuple(ParameterVectorElement(name, i) for i in range(int(length)))
+
+    @property
+    def name(self) -> str:
+        """The vector's name."""
+        return self._name
+
+    @property
+    def params(self) -> tuple[ParameterVectorElement, ...]:
+        """The elements, by index."""
+        return self._params
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._params[index]
+
+    def __iter__(self) -> Any:
+        return iter(self._params)
+
+    def __repr__(self) -> str:
+        return f"ParameterVector(name={self._name!r}, length={len(self._params)})"
+
+
+def parameter_sort_key(param: Parameter) -> tuple[str, int]:
+    """Qiskit's sort key of a circuit parameter: ``(name, -1)`` for a plain parameter,
+    ``(vector name, index)`` for a vector element.
+
+    Qiskit sorts a circuit's parameters by base name (the vector's name for an element), then
+    puts a plain parameter before the elements of a vector of the same name, and elements by
+    numeric index. Python compares ``str`` by code point, which is the byte order Qiskit's Rust
+    core uses on UTF-8 names.
+
+    Example:
+        >>> v = ParameterVector("t", 11)
+        >>> [p.name for p in sorted([v[10], Parameter("t0"), v[2], Parameter("t")],
+        ...                         key=parameter_sort_key)]
+        ['t', 't[2]', 't[10]', 't0']
+    """
+    if isinstance(param, ParameterVectorElement):
+        return (param._vector_name, param._index)
+    return (param.name, -1)
+
+
 def sorted_parameters(params: Iterable[Parameter]) -> tuple[Parameter, ...]:
-    """Parameters sorted by name (Qiskit's order), refusing two different ones of one name.
+    """Parameters in Qiskit's order (:func:`parameter_sort_key`), refusing two different ones of
+    one name.
 
     Raises:
         ValueError: two different parameters share a name.
+
+    Example:
+        >>> v = ParameterVector("x", 12)
+        >>> [p.name for p in sorted_parameters([v[11], v[1], v[10]])]
+        ['x[1]', 'x[10]', 'x[11]']
     """
     by_name: dict[str, Parameter] = {}
     for param in params:
@@ -556,7 +685,7 @@ def sorted_parameters(params: Iterable[Parameter]) -> tuple[Parameter, ...]:
                 f"two different parameters are named {param.name!r}; parameter names must be "
                 "unique within a circuit"
             )
-    return tuple(by_name[name] for name in sorted(by_name))
+    return tuple(sorted(by_name.values(), key=parameter_sort_key))
 
 
 def real_value(value: object, what: str) -> float:

@@ -79,7 +79,14 @@ def progress_default() -> bool:
 
 
 class _Progress:
-    """A tqdm bar for queue position or shots, when tqdm is installed and wanted."""
+    """A tqdm bar for a job: the queue position while queued, then the shots done.
+
+    The bar shows counts, never a rate (a job found finished at the first poll would otherwise
+    show millions of "it/s"), and it is cleared when the wait ends, so nothing stale remains.
+    """
+
+    _SHOTS_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}]"
+    _QUEUE_FORMAT = "{desc} [{elapsed}]"
 
     def __init__(self, enabled: bool) -> None:
         self._bar: Any = None
@@ -91,12 +98,12 @@ class _Progress:
                 enabled = False
         self.enabled = enabled
 
-    def _open(self, mode: str, total: int, desc: str) -> None:
+    def _open(self, mode: str, total: int | None, desc: str, unit: str, fmt: str) -> None:
         from tqdm.auto import tqdm
 
         if self._bar is not None:
             self._bar.close()
-        self._bar = tqdm(total=total, desc=desc, leave=False)
+        self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, bar_format=fmt)
         self._mode = mode
 
     def update(self, data: JobData) -> None:
@@ -104,14 +111,12 @@ class _Progress:
             return
         if data.status == ServerJobStatus.WAITING and data.queue_position is not None:
             if self._mode != "queue":
-                self._open("queue", data.queue_position, "Position in queue")
-            bar = self._bar
-            bar.n = max(0, bar.total - data.queue_position)
-            bar.refresh()
+                self._open("queue", None, "Queued", "", self._QUEUE_FORMAT)
+            self._bar.set_description_str(f"Queued: position {data.queue_position}")
         elif data.execution is not None and data.execution.progress:
             label, value = next(iter(data.execution.progress.items()))
             if self._mode != label:
-                self._open(label, value.max_value, f"Progress ({label})")
+                self._open(label, value.max_value, "Progress", label, self._SHOTS_FORMAT)
             self._bar.n = value.value
             self._bar.refresh()
 
@@ -162,6 +167,7 @@ def wait_for_job(
     progress: bool = False,
     polling_interval: float | None = None,
     progress_callback: ProgressCallback | None = None,
+    on_poll: Callable[[JobData], None] | None = None,
 ) -> JobData | None:
     """Polls ``fetch(deadline)`` until the job is terminal or ``timeout_secs`` pass.
 
@@ -177,6 +183,8 @@ def wait_for_job(
         progress: show a tqdm bar (when installed).
         polling_interval: fixed seconds between polls; None backs off with the job's age.
         progress_callback: called after every poll (see :data:`ProgressCallback`).
+        on_poll: called with the job's data after every poll (status, ``queue_position``,
+            ``execution.progress``), the last time with the final data.
 
     Returns:
         The last data seen; non-terminal (or ``None`` if nothing was ever seen) when the
@@ -206,6 +214,8 @@ def wait_for_job(
             else:
                 bar.update(data)
                 report.update(data)
+                if on_poll is not None:
+                    on_poll(data)
                 if data.status.is_terminal:
                     return data
             now = time.monotonic()
@@ -301,6 +311,7 @@ class CircuitJob:
         progress: bool = False,
         polling_interval: float | None = None,
         progress_callback: ProgressCallback | None = None,
+        on_poll: Callable[[JobData], None] | None = None,
     ) -> ServerJobStatus:
         """Polls until the job finishes (see the module docstring) or the timeout passes.
 
@@ -311,6 +322,8 @@ class CircuitJob:
                 backs off with the job's age instead.
             progress_callback: called after every poll with ``[(label, value, total), ...]``
                 (iqm-client's format, see :data:`ProgressCallback`).
+            on_poll: called with the job's data (:class:`JobData`) after every poll, for
+                programs that report progress their own way.
 
         Returns:
             The last status seen (not terminal if the timeout passed).
@@ -326,6 +339,7 @@ class CircuitJob:
             timeout_secs=timeout_secs,
             progress=progress,
             polling_interval=polling_interval,
+            on_poll=on_poll,
             progress_callback=progress_callback,
         )
         assert data is not None  # it started from self.data

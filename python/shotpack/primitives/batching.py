@@ -19,6 +19,7 @@ from shotpack.iqm.client import IQMClient
 from shotpack.iqm.models.circuit import Circuit
 from shotpack.iqm.models.compilation import CircuitCompilationOptions
 from shotpack.primitives.job import Batch, ExecutionSpan, PrimitiveJob
+from shotpack.qiskit.conversion import from_qiskit_pub
 
 if TYPE_CHECKING:
     from shotpack.iqm.circuit_job import CircuitJob
@@ -31,8 +32,10 @@ def _client_of(backend: Any) -> tuple[IQMClient, Any, int | None]:
     client = getattr(backend, "client", None)
     if isinstance(client, IQMClient):
         return client, getattr(backend, "calibration_set_id", None), backend.max_circuits
+    got = f"{type(backend).__module__}.{type(backend).__qualname__}"
     raise TypeError(
-        f"backend must be a shotpack IQMBackend or IQMClient, got {type(backend).__name__}"
+        "backend must be a shotpack.iqm.backend.IQMBackend, a shotpack.qiskit.IQMBackend or a "
+        f"shotpack.iqm.client.IQMClient, got {got}"
     )
 
 
@@ -64,9 +67,12 @@ def _as_list(pubs: Iterable[Any]) -> list[Any]:
     if isinstance(pubs, (EstimatorPub, SamplerPub)) or type(pubs).__name__ in (
         "QuantumCircuit",
         "Circuit",
+        "SamplerPub",
+        "EstimatorPub",
     ):
-        return [pubs]
-    return list(pubs)
+        pubs = [pubs]
+    # Qiskit's own SamplerPub / EstimatorPub objects become the equivalent tuples.
+    return [from_qiskit_pub(p) for p in pubs]
 
 
 class _Primitive:
@@ -80,6 +86,14 @@ class _Primitive:
         max_total_shots: int | None,
     ) -> None:
         self._client, self._calibration_set_id, backend_max = _client_of(backend)
+        # A Qiskit-facing backend (shotpack.qiskit.IQMBackend) numbers its qubits itself, also
+        # when restricted to a subset: Qiskit qubit i runs on its i-th qubit.
+        names = getattr(backend, "physical_qubits", None)
+        self._qubit_names: list[str] | None = (
+            list(names)
+            if isinstance(names, list) and all(isinstance(n, str) for n in names)
+            else None
+        )
         self.backend = backend
         self.options = options
         self.max_circuits = max_circuits if max_circuits is not None else backend_max

@@ -123,7 +123,7 @@ class Estimator(_Primitive):
             where = f"pub {i}"
             prec = pub.precision
             _check_precision(prec, f"{where}: precision")
-            circ = coerce_circuit(pub.circuit, where)
+            circ = coerce_circuit(pub.circuit, where, qubit_names=self._qubit_names)
             qubits = circ.qubits
             used = circ.all_locus_components()
             undeclared = sorted(used - set(qubits) - _resonators(circ))

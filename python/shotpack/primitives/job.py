@@ -14,10 +14,11 @@ import numpy as np
 from shotpack.containers.data_bin import DataBin
 from shotpack.containers.primitive_result import PrimitiveResult
 from shotpack.containers.pub_result import PubResult
+from shotpack.iqm.circuit_job import progress_default
 from shotpack.iqm.errors import JobCancelledError, JobFailedError, OperationTimeoutError
 from shotpack.iqm.job import JobStatus
 from shotpack.iqm.models.circuit import Circuit
-from shotpack.iqm.models.jobs import ServerJobStatus
+from shotpack.iqm.models.jobs import JobData, ServerJobStatus
 from shotpack.measurements.parse import parse_measurements
 
 if TYPE_CHECKING:
@@ -142,11 +143,23 @@ class PrimitiveJob(Generic[T]):
                 asked = True
         return asked
 
-    def result(self, timeout: float | None = None) -> PrimitiveResult[T]:
+    def result(
+        self,
+        timeout: float | None = None,
+        *,
+        progress: bool | None = None,
+        progress_callback: Callable[[JobData], None] | None = None,
+    ) -> PrimitiveResult[T]:
         """Waits for the server, then returns the primitive result (cached).
 
         Args:
             timeout: longest wait in seconds for the server; None waits as long as it takes.
+            progress: show a tqdm bar on standard error while waiting (queue position, then
+                shots done) when True; never when False; when None, if tqdm is installed and
+                standard error is a terminal or a Jupyter kernel.
+            progress_callback: called with each server job's data after every poll
+                (``status``, ``queue_position``, ``execution.progress``), for programs that
+                report progress their own way.
 
         Raises:
             OperationTimeoutError: the server did not finish in time.
@@ -156,8 +169,9 @@ class PrimitiveJob(Generic[T]):
         if self._result is not None:
             return self._result
         t0 = time.perf_counter()
+        show = progress_default() if progress is None else progress
         for j in self._jobs:
-            status = j.wait_for_completion(timeout)
+            status = j.wait_for_completion(timeout, progress=show, on_poll=progress_callback)
             if status == ServerJobStatus.FAILED:
                 raise JobFailedError(f"job {j.job_id} failed: {j.errors}")
             if status == ServerJobStatus.CANCELLED:

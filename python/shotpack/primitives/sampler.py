@@ -93,7 +93,7 @@ class Sampler(_Primitive):
         plans: list[tuple[int, int, Circuit, SamplerPub]] = []
         for i, pub in enumerate(coerced):
             where = f"pub {i}"
-            circ = coerce_circuit(pub.circuit, where)
+            circ = coerce_circuit(pub.circuit, where, qubit_names=self._qubit_names)
             if not any(inst.name == "measure" for inst in circ.instructions):
                 raise ValueError(f"{where}: the circuit {circ.name!r} has no measurement")
             if pub.size == 0:

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from shotpack.circuit.parameters import Parameter, ParameterExpression
+from shotpack.circuit.parameters import Parameter, ParameterExpression, ParameterVectorElement
 from shotpack.iqm.models.circuit import QUBITS_METADATA_KEY, Circuit, Instruction, QIRCode
 
 # The converted circuit records its Qiskit classical registers under this metadata key
@@ -33,6 +33,8 @@ __all__ = [
     "QISKIT_REGISTERS_KEY",
     "coerce_circuit",
     "default_qubit_names",
+    "from_qiskit_pub",
+    "qiskit_pub_values",
     "to_iqm_circuit",
 ]
 
@@ -73,7 +75,14 @@ class _ExprConverter:
     def parameter(self, qparam: Any) -> Parameter:
         out = self.params.get(qparam)
         if out is None:
-            out = self.params[qparam] = Parameter(qparam.name)
+            from qiskit.circuit import ParameterVectorElement as QiskitElement
+
+            # A vector element stays one, so it sorts by index as in Qiskit (v[2] before v[10]).
+            if isinstance(qparam, QiskitElement):
+                out = ParameterVectorElement(qparam.vector.name, qparam.index)
+            else:
+                out = Parameter(qparam.name)
+            self.params[qparam] = out
         return out
 
     def value(self, value: Any, where: str) -> float | ParameterExpression:
@@ -162,7 +171,9 @@ def to_iqm_circuit(
     becomes a ``measure`` with key ``f"{creg.name}_{len(creg)}_{i}_{j}"``.
 
     Qiskit ``Parameter`` objects and parameter expressions become shotpack :class:`Parameter` /
-    :class:`ParameterExpression` of the same names, so the primitives bind them by name.
+    :class:`ParameterExpression` of the same names, so the primitives bind them by name;
+    ``ParameterVector`` elements stay vector elements, so the circuit's parameters sort in
+    Qiskit's order and a bare value array binds the same parameters as in Qiskit.
 
     The circuit records its qubit names in Qiskit index order, so the Estimator's observable
     qubit ``k`` is Qiskit qubit ``k`` (apply the transpiled layout to the observables, as with any
@@ -293,10 +304,20 @@ def _json_metadata(metadata: Any) -> dict[str, Any] | None:
 
 
 @overload
-def coerce_circuit(obj: Any, where: str, *, allow_qir: Literal[False] = False) -> Circuit: ...
+def coerce_circuit(
+    obj: Any,
+    where: str,
+    *,
+    allow_qir: Literal[False] = False,
+    qubit_names: Sequence[str] | None = None,
+) -> Circuit: ...
 @overload
-def coerce_circuit(obj: Any, where: str, *, allow_qir: bool) -> Circuit | QIRCode: ...
-def coerce_circuit(obj: Any, where: str, *, allow_qir: bool = False) -> Circuit | QIRCode:
+def coerce_circuit(
+    obj: Any, where: str, *, allow_qir: bool, qubit_names: Sequence[str] | None = None
+) -> Circuit | QIRCode: ...
+def coerce_circuit(
+    obj: Any, where: str, *, allow_qir: bool = False, qubit_names: Sequence[str] | None = None
+) -> Circuit | QIRCode:
     """A circuit to submit: a shotpack :class:`Circuit` as it is, a Qiskit ``QuantumCircuit``
     converted with :func:`to_iqm_circuit`, or (``allow_qir``) QIR text as it is.
 
@@ -304,6 +325,8 @@ def coerce_circuit(obj: Any, where: str, *, allow_qir: bool = False) -> Circuit 
         obj: the circuit.
         where: names the circuit in the error message (``"circuit 3"``, ``"pub 0"``).
         allow_qir: accept a ``str`` of QIR (the backend does; the primitives cannot bind QIR).
+        qubit_names: IQM names of a Qiskit circuit's qubits by index (a backend's qubits);
+            only the first ``num_qubits`` are used. Default ``QB1``, ``QB2``, ...
 
     Raises:
         TypeError: anything else.
@@ -319,6 +342,50 @@ def coerce_circuit(obj: Any, where: str, *, allow_qir: bool = False) -> Circuit 
     if isinstance(obj, Circuit) or (allow_qir and isinstance(obj, str)):
         return obj
     if type(obj).__name__ == "QuantumCircuit":
+        if qubit_names is not None and obj.num_qubits <= len(qubit_names):
+            return to_iqm_circuit(obj, qubit_names=list(qubit_names)[: obj.num_qubits])
         return to_iqm_circuit(obj)
     kinds = "a shotpack Circuit, a QIR string or" if allow_qir else "a shotpack Circuit or"
     raise TypeError(f"{where}: expected {kinds} a Qiskit QuantumCircuit, got {type(obj).__name__}")
+
+
+def qiskit_pub_values(pub: Any) -> Any:
+    """A Qiskit PUB's parameter values as one array whose last axis runs over the circuit's
+    parameters in Qiskit's order, the order in which shotpack binds a bare array.
+
+    Args:
+        pub: a Qiskit ``SamplerPub`` or ``EstimatorPub``.
+
+    Returns:
+        A float array of shape ``(*pub.parameter_values.shape, num_parameters)``.
+    """
+    import numpy as np
+
+    params = pub.circuit.parameters
+    values = pub.parameter_values
+    if len(params) == 0:
+        return np.zeros((*values.shape, 0))
+    return values.as_array(params)
+
+
+def from_qiskit_pub(pub: Any) -> Any:
+    """A Qiskit ``SamplerPub`` / ``EstimatorPub`` as the equivalent shotpack PUB tuple; anything
+    else as it is.
+
+    A sampler PUB becomes ``(circuit, values, shots)``, an estimator PUB ``(circuit,
+    observables, values, precision)``, with the values in the circuit's parameter order
+    (:func:`qiskit_pub_values`) and the observables as nested lists of ``{label: coeff}``.
+
+    Example:
+        >>> from_qiskit_pub(("circuit", [0.1]))
+        ('circuit', [0.1])
+    """
+    module = type(pub).__module__
+    if not module.startswith("qiskit.primitives"):
+        return pub
+    name = type(pub).__name__
+    if name == "SamplerPub":
+        return (pub.circuit, qiskit_pub_values(pub), pub.shots)
+    if name == "EstimatorPub":
+        return (pub.circuit, pub.observables.tolist(), qiskit_pub_values(pub), pub.precision)
+    return pub

@@ -205,7 +205,8 @@ class Circuit(WireModel):
 
     @property
     def parameters(self) -> tuple[Any, ...]:
-        """The :class:`shotpack.Parameter` objects in the instruction arguments, sorted by name."""
+        """The :class:`shotpack.Parameter` objects in the instruction arguments, in Qiskit's order
+        (by name; ``ParameterVector`` elements by vector name, then index)."""
         return circuit_parameters(self)
 
 
