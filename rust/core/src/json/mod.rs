@@ -1,0 +1,180 @@
+//! The measurements JSON of `GET jobs/{id}/artifacts/measurements` straight into packed rows.
+//!
+//! The body is `[{key: [[bit, ...], ...], ...}, ...]`: one object per circuit, mapping each
+//! measurement key to its shots, each shot listing one 0/1 per qubit of the measurement's locus.
+//! Column `j` of a key becomes bit `j` of that key's packed array ([`crate::layout`]).
+//!
+//! Two passes, so that every output buffer is allocated once at its final size:
+//! 1. [`scan`] validates the whole body against exactly this shape (any JSON whitespace, nothing
+//!    else) and records, per key, its decoded name, the byte range of its value, its shot count
+//!    and its width. Every error carries the byte offset and the circuit, key, shot and qubit.
+//! 2. [`fill`] walks each validated value range once more; there the only `0`/`1` bytes are the
+//!    bits, in row-major order, so filling needs no parsing.
+//!
+//! Both passes take runs of shots in the two usual spellings (compact `[0,1],` and `json.dumps`'s
+//! `[0, 1], `) a block at a time: the scan checks whole shots against a template, and the fill
+//! reads the digits of multi-bit shots at fixed offsets (`rows`; single bits have their own
+//! stride walk). Any other spelling, and the first byte that breaks a run, go through the general
+//! byte-by-byte path, which alone reports errors, so error offsets and places do not depend on
+//! the fast paths.
+//!
+//! Pass 2 runs over keys (or registers) in parallel when the body is large. Pass 1 is sequential:
+//! it runs at memory speed on the usual spellings, a small part of the whole parse.
+
+use std::fmt::Write as _;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::registers::{self, KeyInfo};
+
+mod fill;
+mod rows;
+mod scan;
+#[cfg(test)]
+mod tests;
+
+pub use fill::fill;
+pub use scan::scan;
+
+/// One packed array: `num_shots` rows of `layout::num_bytes(num_bits)` bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedBits {
+    /// Measurement key, or register name in registers mode.
+    pub name: String,
+    pub num_shots: usize,
+    pub num_bits: usize,
+    pub data: Vec<u8>,
+}
+
+/// A validated key: its name and where its value lies in the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySpan {
+    pub name: String,
+    /// Byte range of the value (from its `[` to just past its `]`).
+    pub start: usize,
+    pub end: usize,
+    pub num_shots: usize,
+    /// Qubits per shot; 0 when the key has no shots (the width is then unknown).
+    pub num_bits: usize,
+}
+
+/// Bodies smaller than this are filled on the calling thread (spawning costs more than it saves).
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// Parses a measurements body into one list of packed arrays per circuit, in key order.
+///
+/// With `registers`, keys are Qiskit-on-IQM keys and each circuit gives one array per classical
+/// register instead, ordered by register index (see [`crate::registers`]).
+pub fn parse(body: &[u8], registers: bool) -> Result<Vec<Vec<NamedBits>>> {
+    let circuits = scan(body)?;
+    let parallel = body.len() >= PARALLEL_MIN_BYTES;
+    if registers {
+        fill_registers(body, &circuits, parallel)
+    } else {
+        fill_keys(body, &circuits, parallel)
+    }
+}
+
+fn fill_keys(
+    body: &[u8],
+    circuits: &[Vec<KeySpan>],
+    parallel: bool,
+) -> Result<Vec<Vec<NamedBits>>> {
+    let build = |k: &KeySpan| -> Result<NamedBits> {
+        let row_bytes = layout::num_bytes(k.num_bits);
+        // Cannot overflow: the body holds at least one byte per bit.
+        let mut data = registers::zeroed(k.num_shots * row_bytes)?;
+        fill(&body[k.start..k.end], k.num_bits, &mut data, row_bytes, 0);
+        Ok(NamedBits {
+            name: k.name.clone(),
+            num_shots: k.num_shots,
+            num_bits: k.num_bits,
+            data,
+        })
+    };
+    let jobs: Vec<&KeySpan> = circuits.iter().flatten().collect();
+    let built: Vec<NamedBits> = if parallel {
+        jobs.into_par_iter().map(build).collect::<Result<_>>()?
+    } else {
+        jobs.into_iter().map(build).collect::<Result<_>>()?
+    };
+    let mut built = built.into_iter();
+    Ok(circuits
+        .iter()
+        .map(|keys| built.by_ref().take(keys.len()).collect())
+        .collect())
+}
+
+fn fill_registers(
+    body: &[u8],
+    circuits: &[Vec<KeySpan>],
+    parallel: bool,
+) -> Result<Vec<Vec<NamedBits>>> {
+    let mut jobs = Vec::new();
+    let mut counts = Vec::with_capacity(circuits.len());
+    for (c, keys) in circuits.iter().enumerate() {
+        let infos: Vec<KeyInfo<'_>> = keys
+            .iter()
+            .map(|k| KeyInfo {
+                name: &k.name,
+                num_shots: k.num_shots,
+                num_bits: k.num_bits,
+            })
+            .collect();
+        let plans = registers::plan(&infos).map_err(|e| in_circuit(c, e))?;
+        counts.push(plans.len());
+        jobs.extend(plans.into_iter().map(|p| (c, p)));
+    }
+    let build = |(c, plan): (usize, registers::RegisterPlan)| -> Result<NamedBits> {
+        let row_bytes = layout::num_bytes(plan.num_bits);
+        let mut data = registers::zeroed(plan.num_bytes_total().map_err(|e| in_circuit(c, e))?)?;
+        for &(key, clbit) in &plan.members {
+            let k = &circuits[c][key];
+            fill(&body[k.start..k.end], 1, &mut data, row_bytes, clbit);
+        }
+        Ok(NamedBits {
+            name: plan.name,
+            num_shots: plan.num_shots,
+            num_bits: plan.num_bits,
+            data,
+        })
+    };
+    let built: Vec<NamedBits> = if parallel {
+        jobs.into_par_iter().map(build).collect::<Result<_>>()?
+    } else {
+        jobs.into_iter().map(build).collect::<Result<_>>()?
+    };
+    let mut built = built.into_iter();
+    Ok(counts
+        .into_iter()
+        .map(|n| built.by_ref().take(n).collect())
+        .collect())
+}
+
+/// Prefixes an error from register planning with the circuit it belongs to.
+fn in_circuit(circuit: usize, err: Error) -> Error {
+    match err {
+        Error::Value(m) => Error::Value(format!("circuit {circuit}: {m}")),
+        Error::Shape { location, message } => Error::Shape {
+            location: format!("circuit {circuit}, {location}"),
+            message,
+        },
+        other => other,
+    }
+}
+/// Renders a packed array as Qiskit bitstrings, one per shot (for tests and debugging).
+pub fn bitstrings(a: &NamedBits) -> Vec<String> {
+    let row_bytes = layout::num_bytes(a.num_bits);
+    (0..a.num_shots)
+        .map(|s| {
+            let row = &a.data[s * row_bytes..(s + 1) * row_bytes];
+            let mut out = String::with_capacity(a.num_bits);
+            for k in (0..a.num_bits).rev() {
+                let _ = out.write_char(if layout::get_bit(row, k) { '1' } else { '0' });
+            }
+            out
+        })
+        .collect()
+}
