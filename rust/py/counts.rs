@@ -14,8 +14,8 @@ use shotpack_core::counts::{count_empty_rows, count_rows, Histogram};
 use shotpack_core::layout::{first_byte_mask, num_bytes, row_to_u64};
 use shotpack_core::Error;
 
+use crate::arrays::{c_order, lead_rows, packed_shape};
 use crate::errors::{to_py, IntoPyResult};
-use crate::pack::{c_order, lead_rows, packed_shape};
 
 /// Eight characters for every byte value, most significant bit first.
 const BYTE_CHARS: [[u8; 8]; 256] = {
@@ -97,7 +97,7 @@ fn row_int<'py>(py: Python<'py>, row: &[u8], num_bits: usize) -> PyResult<Bound<
 /// Histogram of every row of a packed array, plus its bytes in C order.
 fn histogram<'a>(
     py: Python<'_>,
-    view: &'a numpy::ndarray::ArrayViewD<'_, u8>,
+    view: &numpy::ndarray::ArrayViewD<'a, u8>,
     rows: usize,
     num_bits: usize,
     want_ids: bool,

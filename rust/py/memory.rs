@@ -10,10 +10,11 @@ use shotpack_core::layout::num_bytes;
 use shotpack_core::memory::{self, RegisterRows};
 use shotpack_core::Error;
 
+use crate::arrays::elements;
 use crate::errors::{to_py, IntoPyResult};
 use crate::threads;
 
-/// Borrowed (or, for non-contiguous input, copied) packed rows of each register, checked
+/// Borrowed (or, for non-elements input, copied) packed rows of each register, checked
 /// against `shots` and the register's bit count.
 fn register_bytes<'a>(
     regs: &'a [(PyReadonlyArray2<'_, u8>, usize)],
@@ -31,10 +32,7 @@ fn register_bytes<'a>(
                     shape[0], shape[1], want.0, want.1
                 ))));
             }
-            Ok(match arr.as_slice() {
-                Ok(s) => Cow::Borrowed(s),
-                Err(_) => Cow::Owned(arr.as_array().iter().copied().collect()),
-            })
+            Ok(elements(arr))
         })
         .collect()
 }

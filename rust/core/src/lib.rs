@@ -5,6 +5,7 @@
 //! `num_bytes - 1 - k / 8`.
 #![forbid(unsafe_code)]
 
+pub mod alloc;
 pub mod counts;
 pub mod error;
 pub mod expval;
@@ -15,4 +16,4 @@ pub mod memory;
 pub mod pack;
 pub mod registers;
 
-pub use error::{Error, Result};
+pub use error::{Error, Location, Result};

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
+use crate::alloc;
 use crate::error::{Error, Result};
 use crate::layout;
 
@@ -184,20 +185,11 @@ pub fn plan(keys: &[KeyInfo<'_>]) -> Result<Vec<RegisterPlan>> {
     Ok(out)
 }
 
-/// Zero-filled buffer of `n` bytes; an impossible size is an error, not an abort.
-pub fn zeroed(n: usize) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| Error::Value(format!("cannot allocate {n} bytes for the output")))?;
-    v.resize(n, 0);
-    Ok(v)
-}
-
 /// Builds one register from already packed single-bit keys (`key_data[i]` holds key `i`: one byte
 /// per shot, bit 0 at value 1, padding ignored).
 pub fn assemble(plan: &RegisterPlan, key_data: &[&[u8]]) -> Result<Vec<u8>> {
     let row_bytes = layout::num_bytes(plan.num_bits);
-    let mut out = zeroed(plan.num_bytes_total()?)?;
+    let mut out = alloc::zeroed(plan.num_bytes_total()?)?;
     if row_bytes == 0 {
         return Ok(out);
     }

@@ -64,6 +64,47 @@ pub struct Part {
     pub entries: Vec<(usize, f64)>,
 }
 
+/// The parts of an Estimator call as flat tables (what the binding receives): part `i` is
+/// `sum(coeffs[j] * term[terms[j]])` over `ptr[i]..ptr[i + 1]`, measured in group `group[i]` and
+/// added to cell `cell[i]`.
+#[derive(Debug, Clone, Copy)]
+pub struct PartTables<'a> {
+    pub group: &'a [usize],
+    pub cell: &'a [usize],
+    pub ptr: &'a [usize],
+    pub terms: &'a [usize],
+    pub coeffs: &'a [f64],
+}
+
+impl PartTables<'_> {
+    /// The parts, after checking that the tables agree with each other (index ranges are
+    /// checked by [`estimate`]).
+    ///
+    /// # Errors
+    /// [`Error::Value`] when lengths or the `ptr` offsets are inconsistent.
+    pub fn parts(&self) -> Result<Vec<Part>> {
+        let (pg, pc, ptr, pt) = (self.group, self.cell, self.ptr, self.terms);
+        if pg.len() != pc.len()
+            || ptr.len() != pg.len() + 1
+            || ptr.first() != Some(&0)
+            || ptr.windows(2).any(|w| w[0] > w[1])
+            || ptr.last() != Some(&pt.len())
+            || pt.len() != self.coeffs.len()
+        {
+            return Err(Error::Value("inconsistent part tables".into()));
+        }
+        Ok((0..pg.len())
+            .map(|i| Part {
+                group: pg[i],
+                cell: pc[i],
+                entries: (ptr[i]..ptr[i + 1])
+                    .map(|j| (pt[j], self.coeffs[j]))
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
 /// Estimator results per output cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimates {

@@ -25,9 +25,10 @@ use std::fmt::Write as _;
 
 use rayon::prelude::*;
 
+use crate::alloc;
 use crate::error::{Error, Result};
 use crate::layout;
-use crate::registers::{self, KeyInfo};
+use crate::registers::{self, KeyInfo, RegisterPlan};
 
 mod fill;
 mod rows;
@@ -63,10 +64,47 @@ pub struct KeySpan {
 /// Bodies smaller than this are filled on the calling thread (spawning costs more than it saves).
 const PARALLEL_MIN_BYTES: usize = 1 << 20;
 
+/// The output of one parse may take at most this many times the body's size...
+///
+/// In keys mode every output bit costs at least two body bytes (`0,`), so the output is always
+/// far below the body's size. In registers mode a register's width comes from a key's text
+/// (`c_1000_0_0`), so a short body could ask for a huge output; a register of 500 clbits with one
+/// of them measured costs 63 output bytes per 4-byte shot `[0],` (about 16x), so 64x leaves room
+/// for any real job while a 31 KiB body can no longer ask for gigabytes.
+pub const OUTPUT_CAP_FACTOR: usize = 64;
+/// ...or this many bytes (64 MiB), whichever is larger, so that small bodies are never refused.
+pub const OUTPUT_CAP_FLOOR: usize = 64 << 20;
+
+/// The most output bytes a parse of a `body_len`-byte body may produce.
+#[must_use]
+pub fn output_cap(body_len: usize) -> usize {
+    body_len
+        .saturating_mul(OUTPUT_CAP_FACTOR)
+        .max(OUTPUT_CAP_FLOOR)
+}
+
+/// Checks a parse's total output size against [`output_cap`].
+fn check_cap(needed: usize, body_len: usize) -> Result<()> {
+    let cap = output_cap(body_len);
+    if needed > cap {
+        return Err(Error::TooLarge {
+            needed,
+            cap,
+            body: body_len,
+        });
+    }
+    Ok(())
+}
+
 /// Parses a measurements body into one list of packed arrays per circuit, in key order.
 ///
 /// With `registers`, keys are Qiskit-on-IQM keys and each circuit gives one array per classical
 /// register instead, ordered by register index (see [`crate::registers`]).
+///
+/// # Errors
+/// [`Error::Json`] for a malformed body (with its byte offset and place), [`Error::Value`] /
+/// [`Error::Shape`] for bad register keys, [`Error::TooLarge`] when the output would exceed
+/// [`output_cap`], [`Error::Alloc`] when it cannot be allocated.
 pub fn parse(body: &[u8], registers: bool) -> Result<Vec<Vec<NamedBits>>> {
     let circuits = scan(body)?;
     let parallel = body.len() >= PARALLEL_MIN_BYTES;
@@ -77,15 +115,21 @@ pub fn parse(body: &[u8], registers: bool) -> Result<Vec<Vec<NamedBits>>> {
     }
 }
 
+/// Sum of output sizes, saturating (anything that large is over the cap anyway).
+fn total_bytes(sizes: impl Iterator<Item = usize>) -> usize {
+    sizes.fold(0usize, usize::saturating_add)
+}
+
 fn fill_keys(
     body: &[u8],
     circuits: &[Vec<KeySpan>],
     parallel: bool,
 ) -> Result<Vec<Vec<NamedBits>>> {
+    let size = |k: &KeySpan| k.num_shots.saturating_mul(layout::num_bytes(k.num_bits));
+    check_cap(total_bytes(circuits.iter().flatten().map(size)), body.len())?;
     let build = |k: &KeySpan| -> Result<NamedBits> {
         let row_bytes = layout::num_bytes(k.num_bits);
-        // Cannot overflow: the body holds at least one byte per bit.
-        let mut data = registers::zeroed(k.num_shots * row_bytes)?;
+        let mut data = alloc::zeroed(alloc::checked_size(k.num_shots, row_bytes, &k.name)?)?;
         fill(&body[k.start..k.end], k.num_bits, &mut data, row_bytes, 0);
         Ok(NamedBits {
             name: k.name.clone(),
@@ -107,13 +151,12 @@ fn fill_keys(
         .collect())
 }
 
-fn fill_registers(
-    body: &[u8],
-    circuits: &[Vec<KeySpan>],
-    parallel: bool,
-) -> Result<Vec<Vec<NamedBits>>> {
+/// The register plans of every circuit, in order, each with its circuit index.
+///
+/// # Errors
+/// Planning errors (bad keys), prefixed with the circuit.
+pub fn plan_registers(circuits: &[Vec<KeySpan>]) -> Result<Vec<(usize, RegisterPlan)>> {
     let mut jobs = Vec::new();
-    let mut counts = Vec::with_capacity(circuits.len());
     for (c, keys) in circuits.iter().enumerate() {
         let infos: Vec<KeyInfo<'_>> = keys
             .iter()
@@ -124,12 +167,28 @@ fn fill_registers(
             })
             .collect();
         let plans = registers::plan(&infos).map_err(|e| in_circuit(c, e))?;
-        counts.push(plans.len());
         jobs.extend(plans.into_iter().map(|p| (c, p)));
     }
-    let build = |(c, plan): (usize, registers::RegisterPlan)| -> Result<NamedBits> {
+    Ok(jobs)
+}
+
+fn fill_registers(
+    body: &[u8],
+    circuits: &[Vec<KeySpan>],
+    parallel: bool,
+) -> Result<Vec<Vec<NamedBits>>> {
+    let jobs = plan_registers(circuits)?;
+    let mut counts = vec![0usize; circuits.len()];
+    for (c, _) in &jobs {
+        counts[*c] += 1;
+    }
+    let sizes = jobs
+        .iter()
+        .map(|(_, p)| p.num_shots.saturating_mul(layout::num_bytes(p.num_bits)));
+    check_cap(total_bytes(sizes), body.len())?;
+    let build = |(c, plan): (usize, RegisterPlan)| -> Result<NamedBits> {
         let row_bytes = layout::num_bytes(plan.num_bits);
-        let mut data = registers::zeroed(plan.num_bytes_total().map_err(|e| in_circuit(c, e))?)?;
+        let mut data = alloc::zeroed(plan.num_bytes_total().map_err(|e| in_circuit(c, e))?)?;
         for &(key, clbit) in &plan.members {
             let k = &circuits[c][key];
             fill(&body[k.start..k.end], 1, &mut data, row_bytes, clbit);
@@ -151,6 +210,49 @@ fn fill_registers(
         .into_iter()
         .map(|n| built.by_ref().take(n).collect())
         .collect())
+}
+
+/// One already packed measurement key: its description, the bytes per shot of its array, and
+/// its data in C order.
+#[derive(Debug, Clone, Copy)]
+pub struct PackedKey<'a> {
+    pub info: KeyInfo<'a>,
+    pub row_bytes: usize,
+    pub data: &'a [u8],
+}
+
+/// Groups already packed Qiskit-on-IQM single-bit keys into one packed array per classical
+/// register, in register order.
+///
+/// # Errors
+/// A key whose array width does not match its bit count ([`Error::Shape`]), and planning errors.
+pub fn assemble_registers(keys: &[PackedKey<'_>]) -> Result<Vec<NamedBits>> {
+    for k in keys {
+        let want = layout::num_bytes(k.info.num_bits);
+        if k.row_bytes != want {
+            return Err(Error::Shape {
+                location: format!("key {:?}", k.info.name),
+                message: format!(
+                    "array has {} bytes per shot, expected {want} for {} bits",
+                    k.row_bytes, k.info.num_bits
+                ),
+            });
+        }
+    }
+    let infos: Vec<KeyInfo<'_>> = keys.iter().map(|k| k.info).collect();
+    let data: Vec<&[u8]> = keys.iter().map(|k| k.data).collect();
+    registers::plan(&infos)?
+        .into_iter()
+        .map(|plan| {
+            let bytes = registers::assemble(&plan, &data)?;
+            Ok(NamedBits {
+                name: plan.name,
+                num_shots: plan.num_shots,
+                num_bits: plan.num_bits,
+                data: bytes,
+            })
+        })
+        .collect()
 }
 
 /// Prefixes an error from register planning with the circuit it belongs to.

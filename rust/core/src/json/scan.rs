@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::rows::Template;
 use super::KeySpan;
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 
 /// Where a problem is, for error messages.
 #[derive(Clone, Copy, Default)]
@@ -17,35 +17,18 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn render(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        if let Some(c) = self.circuit {
-            parts.push(format!("circuit {c}"));
-        }
-        if let Some(k) = self.key {
-            parts.push(format!("key {}", short_repr(k)));
-        }
-        if let Some(s) = self.shot {
-            parts.push(format!("shot {s}"));
-        }
-        if let Some(q) = self.qubit {
-            parts.push(format!("qubit {q}"));
-        }
-        if parts.is_empty() {
+        let loc = Location {
+            circuit: self.circuit,
+            key: self.key.map(Location::quote_key),
+            position: Vec::new(),
+            shot: self.shot,
+            qubit: self.qubit,
+        };
+        if loc.is_empty() {
             String::new()
         } else {
-            format!(" ({})", parts.join(", "))
+            format!(" ({loc})")
         }
-    }
-}
-
-/// A key for an error message: quoted, escaped, and cut short if very long.
-fn short_repr(key: &str) -> String {
-    const MAX: usize = 80;
-    if key.chars().count() <= MAX {
-        format!("{key:?}")
-    } else {
-        let head: String = key.chars().take(MAX).collect();
-        format!("{head:?}...")
     }
 }
 
