@@ -14,7 +14,7 @@ use shotpack_core::registers::KeyInfo;
 use shotpack_core::Error;
 
 use crate::arrays::{elements, into_array};
-use crate::errors::{to_py, BindError, IntoPyResult};
+use crate::errors::{guard, to_py, BindError, IntoPyResult};
 use crate::threads;
 
 /// `(name, uint8 array [shots, bytes], num_bits)`: what the Python layer wraps in a `BitArray`.
@@ -39,31 +39,33 @@ fn parse_measurements_json<'py>(
     body: &Bound<'py, PyAny>,
     registers: bool,
 ) -> PyResult<Vec<Vec<Field<'py>>>> {
-    threads::init_pool();
-    let parsed = if let Ok(b) = body.cast::<PyBytes>() {
-        let bytes = b.as_bytes();
-        py.detach(|| json::parse(bytes, registers))
-    } else if let Ok(s) = body.cast::<PyString>() {
-        let text = s.to_str()?;
-        py.detach(|| json::parse(text.as_bytes(), registers))
-    } else if let Ok(b) = body.cast::<PyByteArray>() {
-        let owned = b.to_vec();
-        py.detach(|| json::parse(&owned, registers))
-    } else if let Ok(buffer) = PyBuffer::<u8>::get(body) {
-        let owned = buffer.to_vec(py)?;
-        py.detach(|| json::parse(&owned, registers))
-    } else {
-        return Err(BindError::wrong_type(format!(
-            "the measurements body must be bytes, bytearray, memoryview or str, not {}",
-            body.get_type().name()?
-        ))
-        .into());
-    }
-    .into_py_result()?;
-    parsed
-        .into_iter()
-        .map(|circuit| circuit.into_iter().map(|nb| to_field(py, nb)).collect())
-        .collect()
+    guard("parse_measurements_json", || {
+        threads::init_pool();
+        let parsed = if let Ok(b) = body.cast::<PyBytes>() {
+            let bytes = b.as_bytes();
+            py.detach(|| json::parse(bytes, registers))
+        } else if let Ok(s) = body.cast::<PyString>() {
+            let text = s.to_str()?;
+            py.detach(|| json::parse(text.as_bytes(), registers))
+        } else if let Ok(b) = body.cast::<PyByteArray>() {
+            let owned = b.to_vec();
+            py.detach(|| json::parse(&owned, registers))
+        } else if let Ok(buffer) = PyBuffer::<u8>::get(body) {
+            let owned = buffer.to_vec(py)?;
+            py.detach(|| json::parse(&owned, registers))
+        } else {
+            return Err(BindError::wrong_type(format!(
+                "the measurements body must be bytes, bytearray, memoryview or str, not {}",
+                body.get_type().name()?
+            ))
+            .into());
+        }
+        .into_py_result()?;
+        parsed
+            .into_iter()
+            .map(|circuit| circuit.into_iter().map(|nb| to_field(py, nb)).collect())
+            .collect()
+    })
 }
 
 /// Groups packed Qiskit-on-IQM single-bit keys into one packed array per classical register.
@@ -77,34 +79,36 @@ fn assemble_registers<'py>(
     arrays: Vec<PyReadonlyArray2<'py, u8>>,
     num_bits: Vec<usize>,
 ) -> PyResult<Vec<Field<'py>>> {
-    if names.len() != arrays.len() || names.len() != num_bits.len() {
-        return Err(to_py(Error::Value(format!(
-            "names, arrays and num_bits differ in length ({}, {}, {})",
-            names.len(),
-            arrays.len(),
-            num_bits.len()
-        ))));
-    }
-    let data: Vec<Cow<'_, [u8]>> = arrays.iter().map(elements).collect();
-    let keys: Vec<PackedKey<'_>> = names
-        .iter()
-        .zip(&arrays)
-        .zip(&num_bits)
-        .zip(&data)
-        .map(|(((name, array), &bits), data)| PackedKey {
-            info: KeyInfo {
-                name,
-                num_shots: array.shape()[0],
-                num_bits: bits,
-            },
-            row_bytes: array.shape()[1],
-            data,
-        })
-        .collect();
-    let built = py
-        .detach(|| json::assemble_registers(&keys))
-        .into_py_result()?;
-    built.into_iter().map(|nb| to_field(py, nb)).collect()
+    guard("assemble_registers", || {
+        if names.len() != arrays.len() || names.len() != num_bits.len() {
+            return Err(to_py(Error::Value(format!(
+                "names, arrays and num_bits differ in length ({}, {}, {})",
+                names.len(),
+                arrays.len(),
+                num_bits.len()
+            ))));
+        }
+        let data: Vec<Cow<'_, [u8]>> = arrays.iter().map(elements).collect();
+        let keys: Vec<PackedKey<'_>> = names
+            .iter()
+            .zip(&arrays)
+            .zip(&num_bits)
+            .zip(&data)
+            .map(|(((name, array), &bits), data)| PackedKey {
+                info: KeyInfo {
+                    name,
+                    num_shots: array.shape()[0],
+                    num_bits: bits,
+                },
+                row_bytes: array.shape()[1],
+                data,
+            })
+            .collect();
+        let built = py
+            .detach(|| json::assemble_registers(&keys))
+            .into_py_result()?;
+        built.into_iter().map(|nb| to_field(py, nb)).collect()
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -196,10 +196,12 @@ fn unpack_to_bool<'py>(
     num_bits: usize,
     little_endian: bool,
 ) -> PyResult<Bound<'py, PyArrayDyn<bool>>> {
-    let shape = packed_shape(&packed, num_bits)?;
-    let view = packed.as_array();
-    numpy_output(py, with_last(&shape, num_bits), false, |out| {
-        pack::unpack_rows(&c_order(&view), num_bits, little_endian, out).into_py_result()
+    guard("unpack_to_bool", || {
+        let shape = packed_shape(&packed, num_bits)?;
+        let view = packed.as_array();
+        numpy_output(py, with_last(&shape, num_bits), false, |out| {
+            pack::unpack_rows(&c_order(&view), num_bits, little_endian, out).into_py_result()
+        })
     })
 }
 
@@ -210,10 +212,12 @@ fn bitcount<'py>(
     packed: PyReadonlyArrayDyn<'py, u8>,
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyArrayDyn<u64>>> {
-    let shape = packed_shape(&packed, num_bits)?;
-    let view = packed.as_array();
-    numpy_output(py, shape[..shape.len() - 1].to_vec(), false, |out| {
-        pack::bitcount_rows(&c_order(&view), num_bits, out).into_py_result()
+    guard("bitcount", || {
+        let shape = packed_shape(&packed, num_bits)?;
+        let view = packed.as_array();
+        numpy_output(py, shape[..shape.len() - 1].to_vec(), false, |out| {
+            pack::bitcount_rows(&c_order(&view), num_bits, out).into_py_result()
+        })
     })
 }
 
@@ -224,15 +228,17 @@ fn get_int_array<'py>(
     packed: PyReadonlyArrayDyn<'py, u8>,
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyArrayDyn<u64>>> {
-    let shape = packed_shape(&packed, num_bits)?;
-    let view = packed.as_array();
-    if num_bits > 64 {
-        return Err(to_py(Error::Value(format!(
-            "one integer per shot needs num_bits <= 64, got {num_bits}"
-        ))));
-    }
-    numpy_output(py, shape[..shape.len() - 1].to_vec(), false, |out| {
-        pack::rows_to_u64(&c_order(&view), num_bits, out).into_py_result()
+    guard("get_int_array", || {
+        let shape = packed_shape(&packed, num_bits)?;
+        let view = packed.as_array();
+        if num_bits > 64 {
+            return Err(to_py(Error::Value(format!(
+                "one integer per shot needs num_bits <= 64, got {num_bits}"
+            ))));
+        }
+        numpy_output(py, shape[..shape.len() - 1].to_vec(), false, |out| {
+            pack::rows_to_u64(&c_order(&view), num_bits, out).into_py_result()
+        })
     })
 }
 
@@ -244,11 +250,13 @@ fn slice_bits<'py>(
     num_bits: usize,
     indices: Vec<usize>,
 ) -> PyResult<Bound<'py, PyArrayDyn<u8>>> {
-    let shape = packed_shape(&packed, num_bits)?;
-    let view = packed.as_array();
-    let onb = num_bytes(indices.len());
-    numpy_output(py, with_last(&shape, onb), false, |out| {
-        pack::gather_bits(&c_order(&view), num_bits, &indices, out).into_py_result()
+    guard("slice_bits", || {
+        let shape = packed_shape(&packed, num_bits)?;
+        let view = packed.as_array();
+        let onb = num_bytes(indices.len());
+        numpy_output(py, with_last(&shape, onb), false, |out| {
+            pack::gather_bits(&c_order(&view), num_bits, &indices, out).into_py_result()
+        })
     })
 }
 
@@ -260,33 +268,36 @@ fn concatenate_bits<'py>(
     arrays: Vec<PyReadonlyArrayDyn<'py, u8>>,
     num_bits: Vec<usize>,
 ) -> PyResult<Bound<'py, PyArrayDyn<u8>>> {
-    if arrays.is_empty() || arrays.len() != num_bits.len() {
-        return Err(to_py(Error::Value(
-            "need one num_bits per array and at least one array".into(),
-        )));
-    }
-    let mut shapes = Vec::with_capacity(arrays.len());
-    for (a, &n) in arrays.iter().zip(&num_bits) {
-        shapes.push(packed_shape(a, n)?);
-    }
-    let lead = &shapes[0][..shapes[0].len() - 1];
-    if let Some(i) = shapes.iter().position(|s| &s[..s.len() - 1] != lead) {
-        return Err(to_py(Error::Value(format!(
-            "array {i} has leading shape {:?}, array 0 has {lead:?}",
-            &shapes[i][..shapes[i].len() - 1]
-        ))));
-    }
-    let total: usize = num_bits.iter().sum();
-    let onb = num_bytes(total);
-    let views: Vec<ArrayViewD<'_, u8>> = arrays.iter().map(PyReadonlyArrayDyn::as_array).collect();
-    numpy_output(py, with_last(&shapes[0], onb), false, |out| {
-        let data: Vec<Cow<'_, [u8]>> = views.iter().map(c_order).collect();
-        let parts: Vec<(&[u8], usize)> = data
-            .iter()
-            .zip(&num_bits)
-            .map(|(d, &n)| (d.as_ref(), n))
-            .collect();
-        pack::concat_bits(&parts, out).into_py_result()
+    guard("concatenate_bits", || {
+        if arrays.is_empty() || arrays.len() != num_bits.len() {
+            return Err(to_py(Error::Value(
+                "need one num_bits per array and at least one array".into(),
+            )));
+        }
+        let mut shapes = Vec::with_capacity(arrays.len());
+        for (a, &n) in arrays.iter().zip(&num_bits) {
+            shapes.push(packed_shape(a, n)?);
+        }
+        let lead = &shapes[0][..shapes[0].len() - 1];
+        if let Some(i) = shapes.iter().position(|s| &s[..s.len() - 1] != lead) {
+            return Err(to_py(Error::Value(format!(
+                "array {i} has leading shape {:?}, array 0 has {lead:?}",
+                &shapes[i][..shapes[i].len() - 1]
+            ))));
+        }
+        let total: usize = num_bits.iter().sum();
+        let onb = num_bytes(total);
+        let views: Vec<ArrayViewD<'_, u8>> =
+            arrays.iter().map(PyReadonlyArrayDyn::as_array).collect();
+        numpy_output(py, with_last(&shapes[0], onb), false, |out| {
+            let data: Vec<Cow<'_, [u8]>> = views.iter().map(c_order).collect();
+            let parts: Vec<(&[u8], usize)> = data
+                .iter()
+                .zip(&num_bits)
+                .map(|(d, &n)| (d.as_ref(), n))
+                .collect();
+            pack::concat_bits(&parts, out).into_py_result()
+        })
     })
 }
 
@@ -300,17 +311,19 @@ fn postselect<'py>(
     indices: Vec<usize>,
     selection: Vec<bool>,
 ) -> PyResult<Bound<'py, PyArrayDyn<u8>>> {
-    packed_shape(&packed, num_bits)?;
-    let view = packed.as_array();
-    let nb = num_bytes(num_bits);
-    let kept = match pack::postselect_mask(num_bits, &indices, &selection).into_py_result()? {
-        None => Vec::new(),
-        Some((mask, want)) => py
-            .detach(|| pack::postselect_rows(&c_order(&view), &mask, &want))
-            .into_py_result()?,
-    };
-    let rows = kept.len().checked_div(nb).unwrap_or(0);
-    into_array(py, &[rows, nb], kept)
+    guard("postselect", || {
+        packed_shape(&packed, num_bits)?;
+        let view = packed.as_array();
+        let nb = num_bytes(num_bits);
+        let kept = match pack::postselect_mask(num_bits, &indices, &selection).into_py_result()? {
+            None => Vec::new(),
+            Some((mask, want)) => py
+                .detach(|| pack::postselect_rows(&c_order(&view), &mask, &want))
+                .into_py_result()?,
+        };
+        let rows = kept.len().checked_div(nb).unwrap_or(0);
+        into_array(py, &[rows, nb], kept)
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

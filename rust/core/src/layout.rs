@@ -66,9 +66,57 @@ pub fn write_u64_row(v: u64, row: &mut [u8]) {
     }
 }
 
+/// `BYTE_CHARS[b]` is byte `b` written most significant bit first, as ASCII `'0'`/`'1'`.
+const BYTE_CHARS: [[u8; 8]; 256] = {
+    let mut t = [[b'0'; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if b & (1 << (7 - i)) != 0 {
+                t[b][i] = b'1';
+            }
+            i += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Writes a row as its Qiskit bitstring into `out` (exactly `num_bits` bytes of ASCII `'0'` /
+/// `'1'`): bit `num_bits - 1` first, bit 0 last, padding dropped. The one bitstring writer: counts
+/// keys, memory strings and test renderings all go through it, eight characters per byte from a
+/// table.
+#[inline]
+pub fn write_bitstring(row: &[u8], num_bits: usize, out: &mut [u8]) {
+    debug_assert_eq!(out.len(), num_bits);
+    let Some((&head, tail)) = row.split_first() else {
+        return;
+    };
+    let lead = num_bits - 8 * (row.len() - 1);
+    let first = &BYTE_CHARS[usize::from(head & first_byte_mask(num_bits))];
+    out[..lead].copy_from_slice(&first[8 - lead..]);
+    for (dst, &b) in out[lead..].chunks_exact_mut(8).zip(tail) {
+        dst.copy_from_slice(&BYTE_CHARS[usize::from(b)]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bitstrings_drop_padding_and_put_bit_zero_last() {
+        let text = |row: &[u8], n: usize| {
+            let mut out = vec![0u8; n];
+            write_bitstring(row, n, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(&[0xff, 0x01], 9), "100000001");
+        assert_eq!(text(&[0x05], 3), "101");
+        assert_eq!(text(&[0x80, 0x00], 16), "1000000000000000");
+        assert_eq!(text(&[], 0), "");
+    }
 
     #[test]
     fn sizes_and_masks() {

@@ -4,6 +4,7 @@
 //! `ceil(num_bits / 8)` bytes, big-endian across bytes, bit `k` at value `1 << (k % 8)` of byte
 //! `num_bytes - 1 - k / 8`.
 #![forbid(unsafe_code)]
+#![warn(clippy::pedantic)]
 
 pub mod alloc;
 pub mod counts;

@@ -12,7 +12,7 @@
 
 use crate::counts::count_rows;
 use crate::error::{Error, Result};
-use crate::layout::{first_byte_mask, num_bytes, row_to_u64};
+use crate::layout::{first_byte_mask, num_bytes, row_to_u64, write_bitstring};
 use rayon::prelude::*;
 
 /// One classical register: `rows * num_bytes(num_bits)` packed bytes.
@@ -26,23 +26,6 @@ pub struct RegisterRows<'a> {
 
 /// Above this many output bytes, lines are written in parallel.
 const PARALLEL_MIN_BYTES: usize = 1 << 18;
-
-/// `CHARS[b]` is byte `b` written most significant bit first, as ASCII `'0'`/`'1'`.
-const CHARS: [[u8; 8]; 256] = {
-    let mut t = [[b'0'; 8]; 256];
-    let mut b = 0;
-    while b < 256 {
-        let mut i = 0;
-        while i < 8 {
-            if b & (1 << (7 - i)) != 0 {
-                t[b][i] = b'1';
-            }
-            i += 1;
-        }
-        b += 1;
-    }
-    t
-};
 
 /// Checks that every register holds whole rows and that all have the same number of rows;
 /// returns that number. Registers of zero bits carry no rows, so `shots` says how many there
@@ -93,15 +76,8 @@ fn write_line(regs: &[RegisterRows<'_>], shot: usize, out: &mut [u8]) {
             continue;
         }
         let row = &r.data[shot * nb..(shot + 1) * nb];
-        // Byte 0 holds the highest bits, only `lead` of them meaningful.
-        let lead = r.num_bits - 8 * (nb - 1);
-        let first = &CHARS[(row[0] & first_byte_mask(r.num_bits)) as usize];
-        out[pos..pos + lead].copy_from_slice(&first[8 - lead..]);
-        pos += lead;
-        for &b in &row[1..] {
-            out[pos..pos + 8].copy_from_slice(&CHARS[b as usize]);
-            pos += 8;
-        }
+        write_bitstring(row, r.num_bits, &mut out[pos..pos + r.num_bits]);
+        pos += r.num_bits;
     }
 }
 

@@ -21,8 +21,6 @@
 //! Pass 2 runs over keys (or registers) in parallel when the body is large. Pass 1 is sequential:
 //! it runs at memory speed on the usual spellings, a small part of the whole parse.
 
-use std::fmt::Write as _;
-
 use rayon::prelude::*;
 
 use crate::alloc;
@@ -272,11 +270,9 @@ pub fn bitstrings(a: &NamedBits) -> Vec<String> {
     (0..a.num_shots)
         .map(|s| {
             let row = &a.data[s * row_bytes..(s + 1) * row_bytes];
-            let mut out = String::with_capacity(a.num_bits);
-            for k in (0..a.num_bits).rev() {
-                let _ = out.write_char(if layout::get_bit(row, k) { '1' } else { '0' });
-            }
-            out
+            let mut out = vec![b'0'; a.num_bits];
+            layout::write_bitstring(row, a.num_bits, &mut out);
+            out.into_iter().map(char::from).collect()
         })
         .collect()
 }
