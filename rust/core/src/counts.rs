@@ -133,7 +133,7 @@ fn count_hashed_bytes(data: &[u8], nb: usize, num_bits: usize, h: &mut Histogram
 }
 
 /// A small, fast hasher for outcome keys (these are measurement data, not attacker-chosen
-/// strings, so SipHash's DoS resistance buys nothing here while costing a lot per shot).
+/// strings, so `SipHash`'s `DoS` resistance buys nothing here while costing a lot per shot).
 #[derive(Default, Clone, Copy)]
 struct Mix(u64);
 
@@ -210,14 +210,13 @@ mod tests {
         let (mut first, mut counts, mut ids) = (Vec::new(), Vec::new(), Vec::new());
         for (i, r) in rows.iter().enumerate() {
             let k = key(r);
-            let id = match keys.iter().position(|x| *x == k) {
-                Some(p) => p,
-                None => {
-                    keys.push(k);
-                    first.push(i);
-                    counts.push(0);
-                    keys.len() - 1
-                }
+            let id = if let Some(p) = keys.iter().position(|x| *x == k) {
+                p
+            } else {
+                keys.push(k);
+                first.push(i);
+                counts.push(0);
+                keys.len() - 1
             };
             counts[id] += 1;
             ids.push(id as u32);

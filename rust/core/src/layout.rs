@@ -6,18 +6,21 @@
 
 /// Number of bytes per shot for `num_bits` bits.
 #[inline]
+#[must_use]
 pub const fn num_bytes(num_bits: usize) -> usize {
     num_bits.div_ceil(8)
 }
 
 /// Byte index (within a row) and bit mask of bit `k` in a row of `nbytes` bytes.
 #[inline]
+#[must_use]
 pub const fn bit_position(nbytes: usize, k: usize) -> (usize, u8) {
     (nbytes - 1 - k / 8, 1u8 << (k % 8))
 }
 
 /// Mask of the meaningful bits of byte 0 (all ones when `num_bits` is a multiple of 8).
 #[inline]
+#[must_use]
 pub const fn first_byte_mask(num_bits: usize) -> u8 {
     match num_bits % 8 {
         0 => 0xff,
@@ -27,6 +30,7 @@ pub const fn first_byte_mask(num_bits: usize) -> u8 {
 
 /// Reads bit `k` of a row.
 #[inline]
+#[must_use]
 pub fn get_bit(row: &[u8], k: usize) -> bool {
     let (byte, mask) = bit_position(row.len(), k);
     row[byte] & mask != 0
@@ -42,6 +46,7 @@ pub fn set_bit(row: &mut [u8], k: usize) {
 /// The row as an integer (bit k of the result is bit k of the row), padding masked.
 /// Only meaningful for rows of at most 8 bytes.
 #[inline]
+#[must_use]
 pub fn row_to_u64(row: &[u8], num_bits: usize) -> u64 {
     debug_assert!(row.len() <= 8);
     let mut v = 0u64;

@@ -56,6 +56,7 @@ pub fn check(regs: &[RegisterRows<'_>], shots: usize) -> Result<usize> {
 }
 
 /// Characters in one memory string: all bits plus one space between registers.
+#[must_use]
 pub fn line_width(regs: &[RegisterRows<'_>]) -> usize {
     if regs.is_empty() {
         return 0;
@@ -228,8 +229,8 @@ mod tests {
 
     fn lcg(seed: &mut u64) -> u64 {
         *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         *seed >> 33
     }
 
@@ -277,7 +278,7 @@ mod tests {
                         (0..shots)
                             .map(|_| {
                                 (0..n)
-                                    .map(|_| lcg(&mut seed).is_multiple_of(3) as u8)
+                                    .map(|_| u8::from(lcg(&mut seed).is_multiple_of(3)))
                                     .collect()
                             })
                             .collect()

@@ -1,10 +1,10 @@
 //! Estimator moments: per-part means and variances over randomizations and shots.
 
-#[allow(unused_imports)]
 use rayon::prelude::*;
 
-#[allow(unused_imports)]
-use super::*;
+use super::{
+    chunks, flipped_bits, for_each_block, layout, Error, Result, Rows, Term, PARALLEL_WORK,
+};
 
 /// Running count, mean and sum of squared deviations (merged with Chan et al.'s formula, which
 /// stays exact for constant data and avoids the cancellation of `E[x²] - E[x]²`).
@@ -17,6 +17,7 @@ pub struct Moments {
 
 impl Moments {
     /// Combines the statistics of two disjoint sets of samples.
+    #[must_use]
     pub fn merge(self, other: Moments) -> Moments {
         if self.n == 0 {
             return other;
@@ -35,6 +36,7 @@ impl Moments {
     }
 
     /// Population variance (`ddof = 0`); zero for fewer than one sample.
+    #[must_use]
     pub fn variance(&self) -> f64 {
         if self.n == 0 {
             0.0
@@ -45,7 +47,7 @@ impl Moments {
 }
 
 /// The measured data of one Estimator group: `num_rand` randomizations of `shots` rows each,
-/// with an optional packed flip row per randomization (bits flipped before measuring, XORed out
+/// with an optional packed flip row per randomization (bits flipped before measuring, `XORed` out
 /// here), and the terms measured on it.
 #[derive(Debug, Clone)]
 pub struct Group<'a> {
@@ -211,6 +213,12 @@ fn part_moments(group: &Group<'_>, parts: &[&Part], r: usize, a: usize, b: usize
 /// terms measured together keep their covariance, groups are independent. With `R > 1`
 /// randomizations, `stds` is the sample standard deviation (`ddof = 1`) of the `R`
 /// per-randomization estimates divided by `sqrt(R)`; with `R = 1` it equals the ensemble error.
+// One function on purpose: the checks, the work split and the reduction read top to bottom.
+///
+/// # Errors
+/// [`Error::Value`], [`Error::Shape`] or [`Error::Index`] naming the group, part or cell whose
+/// tables disagree.
+#[allow(clippy::too_many_lines)]
 pub fn estimate(
     groups: &[Group<'_>],
     parts: &[Part],

@@ -1,10 +1,8 @@
 //! Expectation values: observables as weighted sums of terms, averaged over the shots.
 
-#[allow(unused_imports)]
 use rayon::prelude::*;
 
-#[allow(unused_imports)]
-use super::*;
+use super::{chunks, term_sums, Error, Result, Rows, Term, PARALLEL_WORK};
 
 /// Observables as sums of terms, in compressed rows: observable `o` is
 /// `sum(coeffs[i] * term[terms[i]] for i in ptr[o]..ptr[o + 1])`.
@@ -47,6 +45,9 @@ impl Sums<'_> {
 /// `data` holds `num_cells` cells of `num_shots` rows each. Output `k` is the mean over the shots
 /// of cell `out_cell[k]` of observable `out_obs[k]`. Each cell evaluates only the terms its
 /// outputs need, all of them in one pass over its rows.
+///
+/// # Errors
+/// [`Error::Value`] / [`Error::Index`] when the tables disagree with each other or with the data.
 #[allow(clippy::too_many_arguments)]
 pub fn expectation_values(
     data: &[u8],

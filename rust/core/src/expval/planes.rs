@@ -1,13 +1,10 @@
 //! Packed rows seen 64 shots at a time as bit planes, and per-term sums over them.
 
-#[allow(unused_imports)]
-use rayon::prelude::*;
-
-#[allow(unused_imports)]
-use super::*;
+use super::{layout, Error, Result, Term, BLOCK, CHUNK};
 
 /// A contiguous block of packed rows: `num_rows` rows of `ceil(num_bits / 8)` bytes each.
 #[derive(Debug, Clone, Copy)]
+#[allow(clippy::struct_field_names)] // `num_rows` is the name used throughout the crate
 pub struct Rows<'a> {
     pub(super) data: &'a [u8],
     pub(super) num_rows: usize,
@@ -17,6 +14,9 @@ pub struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     /// Wraps `data`, checking that it holds exactly `num_rows` rows of `num_bits` bits.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `data` is not `num_rows` whole rows.
     pub fn new(data: &'a [u8], num_rows: usize, num_bits: usize) -> Result<Rows<'a>> {
         let nbytes = layout::num_bytes(num_bits);
         if num_rows.checked_mul(nbytes) != Some(data.len()) {
@@ -37,11 +37,13 @@ impl<'a> Rows<'a> {
     }
 
     /// Number of rows.
+    #[must_use]
     pub fn num_rows(&self) -> usize {
         self.num_rows
     }
 
     /// Number of bits per row.
+    #[must_use]
     pub fn num_bits(&self) -> usize {
         self.num_bits
     }
@@ -145,7 +147,7 @@ pub(super) fn flipped_bits(flip: &[u8], num_bits: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Visits the rows block by block with the planes ready, after XORing out `flips`.
+/// Visits the rows block by block with the planes ready, after `XORing` out `flips`.
 pub(super) fn for_each_block(
     rows: &Rows<'_>,
     flips: &[usize],
@@ -173,6 +175,7 @@ pub(super) fn for_each_block(
 type NarrowTerm = (Vec<u8>, Vec<(u8, bool)>);
 
 /// Sum over rows of each term's value (an exact integer).
+#[must_use]
 pub fn term_sums(rows: &Rows<'_>, terms: &[&Term]) -> Vec<i64> {
     let mut sums = vec![0i64; terms.len()];
     if rows.num_bits <= 64 {

@@ -1,10 +1,6 @@
 //! Diagonal terms: masks over the bits of a row, and the tables they are read from.
 
-#[allow(unused_imports)]
-use rayon::prelude::*;
-
-#[allow(unused_imports)]
-use super::*;
+use super::{Error, Result};
 
 /// One diagonal term on the bits of a row.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,6 +17,9 @@ impl Term {
     ///
     /// Fails when a mask touches a bit at or above `num_bits`, when `v` has a bit outside `p`, or
     /// when `z` and `p` overlap (a position is one letter).
+    ///
+    /// # Errors
+    /// [`Error::Value`] when a mask has the wrong length or sets bits beyond `num_bits`.
     pub fn from_masks(z: &[u64], p: &[u64], v: &[u64], num_bits: usize) -> Result<Term> {
         let mut term = Term::default();
         let words = z.len().max(p.len()).max(v.len());
@@ -75,6 +74,9 @@ impl Term {
 
 /// `num_terms` terms from row-major mask tables of equal size (each term's masks are
 /// `len / num_terms` consecutive words, see [`Term::from_masks`]); errors name the term.
+///
+/// # Errors
+/// [`Error::Value`] naming the first term whose masks are invalid.
 pub fn terms_from_masks(
     z: &[u64],
     p: &[u64],

@@ -1,3 +1,6 @@
+// Exact float comparisons are intended: these sums of +-1 and of small integers are exact.
+#![allow(clippy::float_cmp)]
+
 use super::*;
 
 /// A tiny deterministic generator so the tests need no extra crate.
@@ -6,8 +9,8 @@ impl Lcg {
     fn next(&mut self) -> u64 {
         self.0 = self
             .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         let x = self.0;
         x ^ (x >> 29)
     }
@@ -63,7 +66,7 @@ fn random_term(rng: &mut Lcg, num_bits: usize) -> Term {
 fn transpose_matches_naive() {
     let mut rng = Lcg(7);
     let mut a = [0u64; 64];
-    for x in a.iter_mut() {
+    for x in &mut a {
         *x = rng.next();
     }
     let orig = a;
@@ -163,7 +166,7 @@ fn many_cells_and_parallel_path_agree_with_definition() {
     let mut coeffs = Vec::new();
     for o in 0..10 {
         idx.extend([o, 0]);
-        coeffs.extend([(o as f64 + 1.0) / 2.0, -1.0]);
+        coeffs.extend([f64::midpoint(o as f64, 1.0), -1.0]);
         ptr.push(idx.len());
     }
     let sums = Sums {
@@ -188,7 +191,7 @@ fn many_cells_and_parallel_path_agree_with_definition() {
                 / shots as f64
         };
         let o = out_obs[k];
-        let want = (o as f64 + 1.0) / 2.0 * mean(&terms[o]) - mean(&terms[0]);
+        let want = f64::midpoint(o as f64, 1.0) * mean(&terms[o]) - mean(&terms[0]);
         assert!((out[k] - want).abs() < 1e-12, "k={k}: {} vs {want}", out[k]);
     }
 }
@@ -196,7 +199,7 @@ fn many_cells_and_parallel_path_agree_with_definition() {
 #[test]
 fn moments_merge_is_exact_for_constants_and_matches_two_pass() {
     let xs: Vec<f64> = (0..1000)
-        .map(|i| ((i * 37) % 11) as f64 * 0.3 - 1.0)
+        .map(|i| f64::from((i * 37) % 11) * 0.3 - 1.0)
         .collect();
     let one = |x: f64| Moments {
         n: 1,
@@ -213,7 +216,7 @@ fn moments_merge_is_exact_for_constants_and_matches_two_pass() {
     assert_eq!(c.variance(), 0.0);
 }
 
-/// Reference estimator by the definition: per-shot part values, flips XORed into the rows.
+/// Reference estimator by the definition: per-shot part values, flips `XORed` into the rows.
 fn naive_estimate(
     groups: &[Group<'_>],
     parts: &[Part],

@@ -265,6 +265,7 @@ fn in_circuit(circuit: usize, err: Error) -> Error {
     }
 }
 /// Renders a packed array as Qiskit bitstrings, one per shot (for tests and debugging).
+#[must_use]
 pub fn bitstrings(a: &NamedBits) -> Vec<String> {
     let row_bytes = layout::num_bytes(a.num_bits);
     (0..a.num_shots)

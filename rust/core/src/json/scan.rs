@@ -57,6 +57,9 @@ struct Scanner<'a> {
 }
 
 /// Validates a measurements body and returns, per circuit, its keys in order (see module docs).
+///
+/// # Errors
+/// [`Error::Json`] at the first byte that breaks the shape, with its place.
 pub fn scan(body: &[u8]) -> Result<Vec<Vec<KeySpan>>> {
     scan_with(body, true)
 }
@@ -72,7 +75,7 @@ pub(super) fn scan_with(body: &[u8], fast: bool) -> Result<Vec<Vec<KeySpan>>> {
     s.body()
 }
 
-impl<'a> Scanner<'a> {
+impl Scanner<'_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
@@ -88,6 +91,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    // A method, like every other error helper of the scanner, so call sites read alike.
+    #[allow(clippy::unused_self)]
     fn error(&self, offset: usize, ctx: Ctx<'_>, message: impl Into<String>) -> Error {
         Error::Json {
             offset,

@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use super::fill::{fill_any, fill_multi_bit};
 use super::scan::scan_with;
 use super::*;
@@ -105,7 +107,7 @@ fn malformed() {
         (r#"[{"m": [[0],]}]"#, "a list of qubit values"),
         (r#"[{"m": [[0,]]}]"#, "0 or 1"),
         (r#"[{"m": [[0]],}]"#, "a string key"),
-        (r#"[{1: [[0]]}]"#, "a string key, got the number 1"),
+        (r"[{1: [[0]]}]", "a string key, got the number 1"),
         (r#"[{"m": [0, 1]}]"#, "a list of qubit values"),
         (r#"[{"m": 1}]"#, "a list of shots"),
         (r#"[{"m": [[0]]}] x"#, "the end of the body after the list"),
@@ -255,7 +257,7 @@ fn large_body_matches_small_path() {
                 body.push(',');
             }
             let width = 1 + (k * 5) % 11;
-            body.push_str(&format!("\"k{k}\":["));
+            let _ = write!(body, "\"k{k}\":[");
             let mut strings = Vec::new();
             for s in 0..shots {
                 if s > 0 {
@@ -355,7 +357,7 @@ enum Spelling {
 fn spell(bits: &[Vec<u8>], spelling: Spelling) -> String {
     let mut out = String::from("[");
     for (s, shot) in bits.iter().enumerate() {
-        let digits: Vec<String> = shot.iter().map(|b| b.to_string()).collect();
+        let digits: Vec<String> = shot.iter().map(std::string::ToString::to_string).collect();
         let pick = (s * 7 + s / 3) % 5;
         let (inner, sep) = match spelling {
             Spelling::Compact => (",", ","),
@@ -381,7 +383,12 @@ fn spell(bits: &[Vec<u8>], spelling: Spelling) -> String {
 
 fn expected_strings(bits: &[Vec<u8>]) -> Vec<String> {
     bits.iter()
-        .map(|shot| shot.iter().rev().map(|b| b.to_string()).collect())
+        .map(|shot| {
+            shot.iter()
+                .rev()
+                .map(std::string::ToString::to_string)
+                .collect()
+        })
         .collect()
 }
 
@@ -525,7 +532,7 @@ fn errors_inside_long_runs_are_exact() {
 
             // A bool where a bit belongs, and a trailing comma after the run.
             let mut b = body.clone();
-            b.replace_range(at..at + 1, "true");
+            b.replace_range(at..=at, "true");
             assert!(err(&b).contains("true (a bool)"));
             let mut b = body.clone();
             let close = start + value.len() - 1;

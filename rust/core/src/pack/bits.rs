@@ -9,6 +9,9 @@ use std::convert::Infallible;
 /// column order, so a source that must be read sequentially (a Python list) can be used.
 ///
 /// `row` must hold `num_bytes(num_bits)` bytes; every byte is overwritten and padding is zero.
+///
+/// # Errors
+/// Whatever `bit` returns.
 #[inline]
 pub fn pack_row<E>(
     row: &mut [u8],
@@ -144,10 +147,10 @@ pub fn pack_rows_u8(src: &[u8], num_bits: usize, little: bool, out: &mut [u8]) -
 /// `reversed == true`: byte i goes to bit 7 - i.
 #[inline]
 fn gather8(chunk: &[u8], reversed: bool) -> u8 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let mut w = [0u8; 8];
     w.copy_from_slice(chunk);
     let x = u64::from_le_bytes(w);
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     // High bit of each byte set iff the byte is nonzero (no carries cross byte boundaries).
     let nz = (((x & LOW7) + LOW7) | x) & !LOW7;
     let ones = nz >> 7;

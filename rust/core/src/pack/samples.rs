@@ -265,6 +265,7 @@ fn be_bit_length(bytes: &[u8]) -> usize {
 
 /// Number of significant bits of a sample, as Python's `int.bit_length`.
 #[inline]
+#[must_use]
 pub fn bit_length_u128(v: u128) -> usize {
     (128 - v.leading_zeros()) as usize
 }
@@ -282,6 +283,7 @@ pub fn write_u128_row(v: u128, row: &mut [u8]) {
 /// A plain binary digit string (`[01]+`, nothing else), as bytes. Anything fancier (whitespace,
 /// underscores, a `0b` prefix) is left to Python's `int(s, 2)`.
 #[inline]
+#[must_use]
 pub fn plain_binary(s: &[u8]) -> Option<&[u8]> {
     (!s.is_empty() && s.iter().all(|&c| c == b'0' || c == b'1')).then_some(s)
 }
@@ -298,11 +300,13 @@ pub fn plain_hex(s: &[u8]) -> Option<&[u8]> {
 
 /// Significant bits of a binary digit string (its value's bit length).
 #[inline]
+#[must_use]
 pub fn binary_bit_length(digits: &[u8]) -> usize {
     digits.len() - digits.iter().take_while(|&&c| c == b'0').count()
 }
 
 /// Significant bits of a hex digit string (its value's bit length).
+#[must_use]
 pub fn hex_bit_length(digits: &[u8]) -> usize {
     let lead = digits.iter().take_while(|&&c| c == b'0').count();
     match digits.get(lead) {

@@ -120,7 +120,7 @@ fn gather_keeps_order_and_repeats() {
         gather_bits(&packed, w, &idx, &mut out).unwrap();
         for r in 0..4 {
             let src = &packed[r * num_bytes(w)..(r + 1) * num_bytes(w)];
-            let dst = &out[r..r + 1];
+            let dst = &out[r..=r];
             for (j, &k) in idx.iter().enumerate() {
                 assert_eq!(get_bit(dst, j), get_bit(src, k), "w={w} r={r} j={j}");
             }
