@@ -76,7 +76,10 @@ fn histogram<'a>(
     want_ids: bool,
 ) -> PyResult<(Cow<'a, [u8]>, Histogram)> {
     if num_bytes(num_bits) == 0 {
-        return Ok((Cow::Borrowed(&[]), count_empty_rows(rows, want_ids)));
+        return Ok((
+            Cow::Borrowed(&[]),
+            count_empty_rows(rows, want_ids).into_py_result()?,
+        ));
     }
     let (data, h) = py.detach(|| {
         let data = c_order(view);

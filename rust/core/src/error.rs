@@ -35,8 +35,8 @@ pub enum Error {
     /// An output larger than the cap its input allows (maps to Python `ValueError`): see
     /// [`crate::json::output_cap`].
     #[error(
-        "the parsed output would take {needed} bytes, more than the cap of {cap} bytes for a \
-         {body}-byte body ({factor} x the body, at least {floor} bytes)",
+        "the output would take {needed} bytes, more than the cap of {cap} bytes for {body} \
+         bytes of input ({factor} x the input, at least {floor} bytes)",
         factor = crate::json::OUTPUT_CAP_FACTOR,
         floor = crate::json::OUTPUT_CAP_FLOOR
     )]

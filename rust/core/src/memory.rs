@@ -10,6 +10,7 @@
 //! table (eight characters per byte); counts are taken on packed rows (see [`crate::counts`]),
 //! and only the distinct outcomes are ever formatted.
 
+use crate::alloc;
 use crate::counts::count_rows;
 use crate::error::{Error, Result};
 use crate::layout::{first_byte_mask, num_bytes, row_to_u64, write_bitstring};
@@ -92,7 +93,7 @@ pub fn format_memory(regs: &[RegisterRows<'_>], shots: usize) -> Result<Vec<u8>>
     let total = width
         .checked_mul(shots)
         .ok_or_else(|| Error::Value(format!("{shots} memory strings of {width} characters")))?;
-    let mut out = vec![0u8; total];
+    let mut out = alloc::zeroed(total)?;
     if width == 0 {
         return Ok(out);
     }
@@ -122,11 +123,11 @@ pub struct MemoryCounts {
 /// Joins the registers' rows into one row per shot that identifies the whole outcome: a true
 /// bit-level concatenation (register 0 lowest) when the registers fit in 64 bits together,
 /// otherwise the registers' padding-masked bytes side by side. Returns rows and bits per row.
-fn joint_rows(regs: &[RegisterRows<'_>], shots: usize) -> (Vec<u8>, usize) {
+fn joint_rows(regs: &[RegisterRows<'_>], shots: usize) -> Result<(Vec<u8>, usize)> {
     let total_bits: usize = regs.iter().map(|r| r.num_bits).sum();
     if total_bits <= 64 {
         let nb = num_bytes(total_bits);
-        let mut out = vec![0u8; shots * nb];
+        let mut out = alloc::zeroed(alloc::checked_size(shots, nb, "joint rows")?)?;
         for (s, row) in out.chunks_mut(nb.max(1)).enumerate().take(shots) {
             let mut v = 0u64;
             let mut shift = 0;
@@ -140,10 +141,10 @@ fn joint_rows(regs: &[RegisterRows<'_>], shots: usize) -> (Vec<u8>, usize) {
             let bytes = v.to_be_bytes();
             row.copy_from_slice(&bytes[8 - nb..]);
         }
-        (out, total_bits)
+        Ok((out, total_bits))
     } else {
         let key_bytes: usize = regs.iter().map(|r| num_bytes(r.num_bits)).sum();
-        let mut out = vec![0u8; shots * key_bytes];
+        let mut out = alloc::zeroed(alloc::checked_size(shots, key_bytes, "joint rows")?)?;
         for (s, row) in out.chunks_mut(key_bytes).enumerate() {
             let mut pos = 0;
             for r in regs {
@@ -156,7 +157,7 @@ fn joint_rows(regs: &[RegisterRows<'_>], shots: usize) -> (Vec<u8>, usize) {
                 pos += rb;
             }
         }
-        (out, key_bytes * 8)
+        Ok((out, key_bytes * 8))
     }
 }
 
@@ -173,14 +174,14 @@ pub fn format_counts(regs: &[RegisterRows<'_>], shots: usize) -> Result<MemoryCo
             ..MemoryCounts::default()
         });
     }
-    let (joint, bits) = joint_rows(regs, shots);
+    let (joint, bits) = joint_rows(regs, shots)?;
     let (first_rows, counts) = if bits == 0 {
         (vec![0], vec![shots as u64])
     } else {
         let h = count_rows(&joint, bits, false)?;
         (h.first_rows, h.counts)
     };
-    let mut strings = vec![0u8; first_rows.len() * width];
+    let mut strings = alloc::zeroed(alloc::checked_size(first_rows.len(), width, "counts keys")?)?;
     if width > 0 {
         for (line, &s) in strings.chunks_mut(width).zip(&first_rows) {
             write_line(regs, s, line);

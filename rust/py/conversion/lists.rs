@@ -250,6 +250,11 @@ fn discover_shape<'py>(
 
 /// Visits every row (the sequences one level above the bits) in C order, after checking that
 /// each sequence on the way has the discovered length and each row has `num_bits` items.
+///
+/// With `seen` (one slot per level; only for walks whose `on_row` does nothing), a sequence
+/// that is the very object visited just before it at the same level is not walked again: a list
+/// repeated by reference (`[x] * 1000`) is checked once. The slots hold references, so an
+/// address cannot be reused by another object while the walk runs.
 fn for_each_row<'py>(
     seq: Seq<'py>,
     level: usize,
@@ -257,6 +262,7 @@ fn for_each_row<'py>(
     next_row: &mut usize,
     strict: bool,
     on_row: &mut impl FnMut(usize, Seq<'py>) -> Result<(), Stop>,
+    mut seen: Option<&mut Vec<Option<Seq<'py>>>>,
 ) -> Result<(), Stop> {
     let nd = shape.len();
     if level == nd - 2 {
@@ -299,7 +305,30 @@ fn for_each_row<'py>(
         let item = seq.get(i)?;
         let child = Seq::of(&item, strict)?.filter(|c| c.len() == shape[level + 1]);
         match child {
-            Some(c) => for_each_row(c, level + 1, shape, next_row, strict, on_row)?,
+            Some(c) => {
+                if let Some(seen) = seen.as_deref_mut() {
+                    if seen[level + 1]
+                        .as_ref()
+                        .is_some_and(|s| s.as_ptr() == c.as_ptr())
+                    {
+                        *next_row += shape[level + 1..nd - 1].iter().product::<usize>();
+                        continue;
+                    }
+                }
+                let keep = seen.is_some().then(|| c.clone());
+                for_each_row(
+                    c,
+                    level + 1,
+                    shape,
+                    next_row,
+                    strict,
+                    on_row,
+                    seen.as_deref_mut(),
+                )?;
+                if let Some(seen) = seen.as_deref_mut() {
+                    seen[level + 1] = keep;
+                }
+            }
             None if strict => {
                 return Err(Error::Shape {
                     location: format!("index {i} at depth {level}"),
@@ -457,20 +486,23 @@ pub fn walk_nested<'py>(
         // Validate every row first, storing nothing: a ragged input (or one list repeated by
         // reference) must not claim memory it does not describe.
         let mut rows = 0usize;
+        let mut seen = vec![None; nd];
+        let mut skip = |_: usize, _: Seq<'py>| Ok(());
         for_each_row(
             top.clone(),
             0,
             &shape,
             &mut rows,
             strict,
-            &mut |_, _| Ok(()),
+            &mut skip,
+            Some(&mut seen),
         )?;
     }
     // NumPy allocates the output; an impossible size is its MemoryError.
     let packed = numpy_new::<u8>(py, with_last(&shape, nb), false)?;
     let mut next_row = 0usize;
     with_slice_mut(&packed, |out| {
-        let res = for_each_row(top, 0, &shape, &mut next_row, strict, &mut |r, row| {
+        let mut on_row = |r: usize, row: Seq<'py>| {
             if nb == 0 {
                 return Ok(());
             }
@@ -478,7 +510,8 @@ pub fn walk_nested<'py>(
                 Some(dst) => packer.pack(r, &row, dst),
                 None => Err(packer.changed(r)),
             }
-        });
+        };
+        let res = for_each_row(top, 0, &shape, &mut next_row, strict, &mut on_row, None);
         Ok(res)
     })??;
     if nb > 0 && next_row * nb != packed.len() {

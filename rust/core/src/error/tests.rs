@@ -30,7 +30,7 @@ fn too_large_states_the_cap() {
     let text = e.to_string();
     assert!(text.contains("5000 bytes"), "{text}");
     assert!(text.contains("cap of 4096 bytes"), "{text}");
-    assert!(text.contains("10-byte body"), "{text}");
+    assert!(text.contains("for 10 bytes of input"), "{text}");
 }
 
 #[test]

@@ -73,7 +73,8 @@ pub const OUTPUT_CAP_FACTOR: usize = 64;
 /// ...or this many bytes (64 MiB), whichever is larger, so that small bodies are never refused.
 pub const OUTPUT_CAP_FLOOR: usize = 64 << 20;
 
-/// The most output bytes a parse of a `body_len`-byte body may produce.
+/// The most output bytes a parse of a `body_len`-byte body (or register assembly from
+/// `body_len` bytes of packed keys) may produce.
 #[must_use]
 pub fn output_cap(body_len: usize) -> usize {
     body_len
@@ -223,7 +224,8 @@ pub struct PackedKey<'a> {
 /// register, in register order.
 ///
 /// # Errors
-/// A key whose array width does not match its bit count ([`Error::Shape`]), and planning errors.
+/// A key whose array width does not match its bit count ([`Error::Shape`]), planning errors, and
+/// [`Error::TooLarge`] when the registers would exceed [`output_cap`] of the keys' packed bytes.
 pub fn assemble_registers(keys: &[PackedKey<'_>]) -> Result<Vec<NamedBits>> {
     for k in keys {
         let want = layout::num_bytes(k.info.num_bits);
@@ -239,7 +241,17 @@ pub fn assemble_registers(keys: &[PackedKey<'_>]) -> Result<Vec<NamedBits>> {
     }
     let infos: Vec<KeyInfo<'_>> = keys.iter().map(|k| k.info).collect();
     let data: Vec<&[u8]> = keys.iter().map(|k| k.data).collect();
-    registers::plan(&infos)?
+    let plans = registers::plan(&infos)?;
+    // The same cap as a parse, relative to the packed keys (a body holds at least four bytes
+    // per packed byte of a single-bit key, so this is never looser than the parse's cap).
+    let sizes = plans
+        .iter()
+        .map(|p| p.num_shots.saturating_mul(layout::num_bytes(p.num_bits)));
+    check_cap(
+        total_bytes(sizes),
+        total_bytes(keys.iter().map(|k| k.data.len())),
+    )?;
+    plans
         .into_iter()
         .map(|plan| {
             let bytes = registers::assemble(&plan, &data)?;

@@ -569,3 +569,53 @@ fn mixed_spellings_and_duplicates_around_runs() {
         "{e}"
     );
 }
+
+#[test]
+fn the_output_is_capped_relative_to_the_body() {
+    // 300 registers of 2^20 clbits from their keys' text alone, four shots each: 150 MiB of
+    // output from a 13 KB body.
+    let mut body = String::from("[{");
+    for i in 0..300 {
+        if i > 0 {
+            body.push(',');
+        }
+        let _ = write!(body, "\"c{i}_1048576_{i}_0\":[[0],[1],[0],[1]]");
+    }
+    body.push_str("}]");
+    let err = parse(body.as_bytes(), true).unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("cap of {} bytes", output_cap(body.len()))),
+        "{text}"
+    );
+    // Keys mode is far below the cap; a narrow register is too.
+    assert_eq!(parse(body.as_bytes(), false).unwrap()[0].len(), 300);
+    assert_eq!(
+        parse(br#"[{"c_1000_0_3": [[1], [0]]}]"#, true).unwrap()[0][0]
+            .data
+            .len(),
+        2 * 125
+    );
+    // Assembly from packed keys has the same cap.
+    let one = [0u8, 1, 0, 1];
+    let keys: Vec<String> = (0..300).map(|i| format!("c{i}_1048576_{i}_0")).collect();
+    let packed: Vec<PackedKey<'_>> = keys
+        .iter()
+        .map(|name| PackedKey {
+            info: KeyInfo {
+                name,
+                num_shots: 4,
+                num_bits: 1,
+            },
+            row_bytes: 1,
+            data: &one,
+        })
+        .collect();
+    assert!(matches!(
+        assemble_registers(&packed),
+        Err(Error::TooLarge { .. })
+    ));
+    assert_eq!(output_cap(0), OUTPUT_CAP_FLOOR);
+    assert_eq!(output_cap(usize::MAX), usize::MAX);
+}

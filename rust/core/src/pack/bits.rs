@@ -1,6 +1,7 @@
 //! Bit-level work on packed rows: packing columns, unpacking, counting, gathering, concatenating
 //! and post-selecting.
 
+use crate::alloc;
 use crate::error::{Error, Result};
 use crate::layout::{first_byte_mask, num_bytes, row_to_u64, write_u64_row};
 use std::convert::Infallible;
@@ -418,7 +419,7 @@ pub fn postselect_rows(src: &[u8], mask: &[u8], want: &[u8]) -> Result<Vec<u8>> 
             .all(|((r, m), w)| r & m == *w)
     };
     let kept = src.chunks_exact(nb).filter(|r| keep(r)).count();
-    let mut out = Vec::with_capacity(kept * nb);
+    let mut out = alloc::with_capacity(kept * nb)?;
     for row in src.chunks_exact(nb).filter(|r| keep(r)) {
         out.extend_from_slice(row);
     }
