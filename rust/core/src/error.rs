@@ -16,10 +16,15 @@ pub enum Error {
     #[error("{}", located(location, message))]
     Shape { location: String, message: String },
     /// Malformed or truncated JSON, with the byte offset where it went wrong.
-    #[error("invalid measurements JSON at byte {offset}{context}: {message}")]
+    #[error(
+        "invalid measurements JSON at byte {offset}{}: {message}",
+        in_parens(location)
+    )]
     Json {
         offset: usize,
-        context: String,
+        /// Circuit, key, shot and qubit, those that are known at `offset` (boxed: errors are
+        /// rare, and a small `Result` keeps the hot paths' return values in registers).
+        location: Box<Location>,
         message: String,
     },
     /// Any other invalid value (maps to Python `ValueError`).
@@ -136,6 +141,15 @@ impl Display for Location {
     }
 }
 
+/// " (location)", or nothing when the location is empty.
+fn in_parens(location: &Location) -> String {
+    if location.is_empty() {
+        String::new()
+    } else {
+        format!(" ({location})")
+    }
+}
+
 /// "location: message", or the message alone when there is no location.
 fn located(location: &str, message: &str) -> String {
     if location.is_empty() {
@@ -163,11 +177,11 @@ impl Error {
             // The JSON text keeps its fixed opening; the outer place goes before the message.
             Error::Json {
                 offset,
-                context,
+                location,
                 message,
             } => Error::Json {
                 offset,
-                context,
+                location,
                 message: prefix(message),
             },
             Error::Value(m) => Error::Value(prefix(m)),

@@ -56,7 +56,10 @@ fn within_prefixes_the_text_and_keeps_the_variant() {
     }
     let json = Error::Json {
         offset: 7,
-        context: " (circuit 0)".into(),
+        location: Box::new(Location {
+            circuit: Some(0),
+            ..Location::default()
+        }),
         message: "expected ','".into(),
     }
     .within("part 2");

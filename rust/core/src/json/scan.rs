@@ -16,18 +16,13 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn render(&self) -> String {
-        let loc = Location {
+    fn location(&self) -> Location {
+        Location {
             circuit: self.circuit,
             key: self.key.map(Location::quote_key),
             position: Vec::new(),
             shot: self.shot,
             qubit: self.qubit,
-        };
-        if loc.is_empty() {
-            String::new()
-        } else {
-            format!(" ({loc})")
         }
     }
 }
@@ -96,7 +91,7 @@ impl Scanner<'_> {
     fn error(&self, offset: usize, ctx: Ctx<'_>, message: impl Into<String>) -> Error {
         Error::Json {
             offset,
-            context: ctx.render(),
+            location: Box::new(ctx.location()),
             message: message.into(),
         }
     }
