@@ -31,7 +31,7 @@ import datetime
 import json
 import os
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, Union
 
 import numpy as np
@@ -419,14 +419,27 @@ def _attrs(node: Any, where: str) -> dict[str, Any]:
     return meta
 
 
-def _read_bit_array(z: Any, where: str) -> BitArray:
+def _load_bits(z: Any, num_bits: int) -> BitArray:
+    return BitArray(np.ascontiguousarray(z[...], dtype=np.uint8), num_bits)
+
+
+BitArrayReader = Callable[[Any, int], Any]
+
+
+def _read_bit_array(z: Any, where: str, read: BitArrayReader = _load_bits) -> Any:
     meta = _attrs(z, where)
     if meta.get("kind") != "bitarray":
         raise ValueError(f"{where}: expected a bitarray, found {meta.get('kind')!r}")
-    return BitArray(np.ascontiguousarray(z[...], dtype=np.uint8), int(meta["num_bits"]))
+    num_bits = int(meta["num_bits"])
+    if z.ndim < 2 or z.shape[-1] != (num_bits + 7) // 8:
+        raise ValueError(
+            f"{where}: a packed array of {num_bits} bits needs shape (..., shots, "
+            f"{(num_bits + 7) // 8}), found {z.shape}"
+        )
+    return read(z, num_bits)
 
 
-def _read_data_bin(group: Any, where: str) -> DataBin:
+def _read_data_bin(group: Any, where: str, read: BitArrayReader = _load_bits) -> DataBin:
     meta = _attrs(group, where)
     if meta.get("kind") != "databin":
         raise ValueError(f"{where}: expected a databin, found {meta.get('kind')!r}")
@@ -437,7 +450,7 @@ def _read_data_bin(group: Any, where: str) -> DataBin:
             raise ValueError(f"{where}: field {name!r} is missing")
         node = group[name]
         if kind == "bitarray":
-            fields[name] = _read_bit_array(node, f"{where}/{name}")
+            fields[name] = _read_bit_array(node, f"{where}/{name}", read)
         elif kind == "ndarray":
             fields[name] = np.asarray(node[...])
         elif kind == "scalar":
@@ -447,10 +460,11 @@ def _read_data_bin(group: Any, where: str) -> DataBin:
     return DataBin(shape=tuple(meta["shape"]), **fields)
 
 
-def _read_pub(group: Any, where: str) -> PubResult:
+def _read_pub(group: Any, where: str, read: BitArrayReader = _load_bits) -> PubResult:
     meta = _attrs(group, where)
     cls = SamplerPubResult if meta.get("class") == "SamplerPubResult" else PubResult
-    return cls(_read_data_bin(group["data"], f"{where}/data"), dict(meta.get("metadata") or {}))
+    data = _read_data_bin(group["data"], f"{where}/data", read)
+    return cls(data, dict(meta.get("metadata") or {}))
 
 
 def zarr_header(store: StoreLike) -> tuple[Any, dict[str, Any]]:
@@ -478,7 +492,7 @@ def zarr_header(store: StoreLike) -> tuple[Any, dict[str, Any]]:
     return root, meta
 
 
-def open_zarr(store: StoreLike) -> Any:
+def open_zarr(store: StoreLike, *, bit_array_reader: BitArrayReader | None = None) -> Any:
     """Reads what :func:`to_zarr` or :func:`measurements_to_zarr` wrote, into memory.
 
     For data larger than memory, use :func:`shotpack.dask.open_zarr`, which reads the same
@@ -486,6 +500,9 @@ def open_zarr(store: StoreLike) -> Any:
 
     Args:
         store: a directory path or any store ``zarr.open_group`` accepts.
+        bit_array_reader: ``reader(zarr_array, num_bits)`` giving what each stored BitArray
+            becomes (default: a ``BitArray`` read into memory; :mod:`shotpack.dask` passes
+            one that returns a lazy ``DaskBitArray``).
 
     Returns:
         The object written: a ``BitArray``, ``DataBin``, list of DataBins, ``PubResult``
@@ -501,17 +518,20 @@ def open_zarr(store: StoreLike) -> Any:
         >>> data = open_zarr("job.zarr")  # doctest: +SKIP
     """
     root, meta = zarr_header(store)
+    read = bit_array_reader or _load_bits
     kind = meta.get("kind")
     if kind == "bitarray":
-        return _read_bit_array(root["bits"], f"{store}/bits")
+        return _read_bit_array(root["bits"], f"{store}/bits", read)
     if kind == "databin":
-        return _read_data_bin(root["data"], f"{store}/data")
+        return _read_data_bin(root["data"], f"{store}/data", read)
     if kind == "databins":
-        return [_read_data_bin(root[str(i)], f"{store}/{i}") for i in range(int(meta["count"]))]
+        count = int(meta["count"])
+        return [_read_data_bin(root[str(i)], f"{store}/{i}", read) for i in range(count)]
     if kind == "pub_result":
-        return _read_pub(root["pub"], f"{store}/pub")
+        return _read_pub(root["pub"], f"{store}/pub", read)
     if kind == "primitive_result":
-        pubs = [_read_pub(root[str(i)], f"{store}/{i}") for i in range(int(meta["count"]))]
+        count = int(meta["count"])
+        pubs = [_read_pub(root[str(i)], f"{store}/{i}", read) for i in range(count)]
         return PrimitiveResult(pubs, dict(meta.get("metadata") or {}))
     raise ValueError(f"{store!r}: unknown shotpack object kind {kind!r}")
 

@@ -26,7 +26,7 @@ from shotpack.containers.data_bin import DataBin
 from shotpack.expval.plan import MeasurementPlan
 from shotpack.stats.terms import label_product, masks_to_labels, term_sums
 
-__all__ = ["EstimatorTallies", "GroupSpec"]
+__all__ = ["EstimatorTallies", "GroupSpec", "group_specs", "group_tallies"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class GroupSpec:
     products: dict[tuple[int, int], tuple[int, int]] = field(compare=False)
 
 
-def _group_specs(plan: MeasurementPlan) -> list[GroupSpec]:
+def group_specs(plan: MeasurementPlan) -> list[GroupSpec]:
+    """The :class:`GroupSpec` of every group of a plan, in order."""
     part_group, _, part_ptr, part_terms, _ = plan._parts
     specs = []
     for g, group in enumerate(plan.groups):
@@ -84,6 +85,41 @@ def _flip_bytes(flip: Any, num_rand: int, num_bits: int) -> NDArray[np.uint8] | 
     return arr.reshape(num_rand, (num_bits + 7) // 8)
 
 
+def group_tallies(
+    spec: GroupSpec, data: Any, flip: Any = None, *, where: str = "group"
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Tallies of one group over a chunk of its shots: ``(counts (R,), sums (R, labels))``.
+
+    Args:
+        spec: the group's :class:`GroupSpec` (from :func:`group_specs`).
+        data: a ``BitArray`` or packed rows ``(R, shots, nbytes)`` / ``(shots, nbytes)``.
+        flip: packed flip rows ``(R, nbytes)`` of these randomizations, or None.
+        where: names the group in errors.
+
+    Raises:
+        ValueError: a bit-count or shape mismatch.
+    """
+    num_bits = getattr(data, "num_bits", spec.num_bits)
+    if num_bits != spec.num_bits:
+        raise ValueError(
+            f"{where}: the BitArray has {num_bits} bits, but {spec.num_bits} qubits were measured"
+        )
+    rows = np.asarray(getattr(data, "array", data), dtype=np.uint8)
+    nbytes = (spec.num_bits + 7) // 8
+    if rows.ndim > 3 or rows.ndim < 2 or rows.shape[-1] != nbytes:
+        raise ValueError(
+            f"{where}: expected packed rows (R, shots, {nbytes}) or (shots, {nbytes}), "
+            f"got {rows.shape}"
+        )
+    rows = rows if rows.ndim == 3 else rows[None]
+    flips = _flip_bytes(flip, rows.shape[0], num_bits)
+    if flips is not None:
+        # XOR the randomization's flips out of the chunk (vectorised, a chunk-sized copy).
+        rows = rows ^ flips[:, None, :]
+    counts = np.full(rows.shape[0], rows.shape[1], dtype=np.int64)
+    return counts, term_sums(rows, spec.num_bits, spec.labels)
+
+
 class EstimatorTallies:
     """Exact integer tallies of every group of a plan over a chunk of shots.
 
@@ -115,7 +151,7 @@ class EstimatorTallies:
         self.plan = plan
         self.counts = [np.asarray(c, dtype=np.int64) for c in counts]
         self.sums = [np.asarray(s, dtype=np.int64) for s in sums]
-        self._specs = specs if specs is not None else _group_specs(plan)
+        self._specs = specs if specs is not None else group_specs(plan)
 
     def __repr__(self) -> str:
         shots = [int(c.sum()) for c in self.counts]
@@ -151,29 +187,13 @@ class EstimatorTallies:
             raise ValueError(f"expected {len(plan.groups)} measured groups, got {len(data)}")
         if flips is not None and len(flips) != len(plan.groups):
             raise ValueError(f"expected {len(plan.groups)} flip entries, got {len(flips)}")
-        specs = specs if specs is not None else _group_specs(plan)
+        specs = specs if specs is not None else group_specs(plan)
         counts, sums = [], []
         for g, (spec, d) in enumerate(zip(specs, data, strict=True)):
-            num_bits = getattr(d, "num_bits", spec.num_bits)
-            if num_bits != spec.num_bits:
-                raise ValueError(
-                    f"group {g}: the BitArray has {num_bits} bits, but {spec.num_bits} qubits "
-                    "were measured"
-                )
-            rows = np.asarray(getattr(d, "array", d), dtype=np.uint8)
-            nbytes = (spec.num_bits + 7) // 8
-            if rows.ndim > 3 or rows.ndim < 2 or rows.shape[-1] != nbytes:
-                raise ValueError(
-                    f"group {g}: expected packed rows (R, shots, {nbytes}) or (shots, {nbytes}), "
-                    f"got {rows.shape}"
-                )
-            rows = rows if rows.ndim == 3 else rows[None]
-            flip = _flip_bytes(None if flips is None else flips[g], rows.shape[0], num_bits)
-            if flip is not None:
-                # XOR the randomization's flips out of the chunk (vectorised, a chunk-sized copy).
-                rows = rows ^ flip[:, None, :]
-            counts.append(np.full(rows.shape[0], rows.shape[1], dtype=np.int64))
-            sums.append(term_sums(rows, spec.num_bits, spec.labels))
+            flip = None if flips is None else flips[g]
+            c, t = group_tallies(spec, d, flip, where=f"group {g}")
+            counts.append(c)
+            sums.append(t)
         return cls(plan, counts, sums, specs)
 
     @staticmethod
