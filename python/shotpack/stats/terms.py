@@ -9,8 +9,8 @@ variances need are term sums too. Everything here is evaluated by the native
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -100,7 +100,7 @@ def term_sums(
     Returns:
         ``int64 (cells, len(terms))``.
     """
-    obs = ObservablesArray.coerce(list(terms) if not isinstance(terms, ObservablesArray) else terms)
+    obs = terms if isinstance(terms, ObservablesArray) else _observables(tuple(terms))
     cells, shots = rows.shape[0], rows.shape[1]
     out = np.zeros((cells, obs.size), dtype=np.int64)
     if cells == 0 or shots == 0 or obs.size == 0:
@@ -115,6 +115,9 @@ def term_sums(
     return out
 
 
-def coerce_terms(terms: Any) -> ObservablesArray:
-    """The ``ObservablesArray`` of a list of labels (one single-term observable each)."""
-    return ObservablesArray.coerce(list(terms))
+@functools.lru_cache(maxsize=256)
+def _observables(labels: tuple[str, ...]) -> ObservablesArray:
+    """The flat ``ObservablesArray`` of labels (one single-term observable each), built once
+    per process: parsing 100 labels costs more than summing them over 10^5 shots."""
+    obs = ObservablesArray.coerce(list(labels))
+    return obs.reshape(obs.size)
