@@ -293,8 +293,8 @@ class DaskBitArray:
         return out
 
     def get_counts(self, loc: Any = None, **kwargs: Any) -> dict[str, int]:
-        """``{bitstring: count}``, equal to ``BitArray.get_counts`` (``kwargs`` go to
-        ``dask.compute``, e.g. ``scheduler="threads"``)."""
+        """``{bitstring: count}``, equal to ``BitArray.get_counts`` (keys in increasing order;
+        ``kwargs`` go to ``dask.compute``, e.g. ``scheduler="threads"``)."""
         return self.counts(loc, **kwargs).to_dict()
 
     def get_int_counts(self, loc: Any = None, **kwargs: Any) -> dict[int, int]:

@@ -191,7 +191,8 @@ class ChunkCounts:
         return _native.get_int_array(np.ascontiguousarray(self.rows), self.num_bits)
 
     def to_int_dict(self) -> dict[int, int]:
-        """``{outcome: count}`` with int keys, like ``BitArray.get_int_counts``."""
+        """``{outcome: count}`` with int keys: the same items as ``BitArray.get_int_counts``
+        (in increasing order of outcome rather than of first occurrence)."""
         if self.num_bits <= 64:
             keys = self.int_values().tolist()
         else:
@@ -200,7 +201,8 @@ class ChunkCounts:
         return dict(zip(keys, self.counts.tolist(), strict=True))
 
     def to_dict(self) -> dict[str, int]:
-        """``{bitstring: count}``, like ``BitArray.get_counts``."""
+        """``{bitstring: count}``: the same items as ``BitArray.get_counts`` (in increasing
+        order of outcome rather than of first occurrence)."""
         keys = _native.get_bitstrings(np.ascontiguousarray(self.rows), self.num_bits)
         return dict(zip(keys, self.counts.tolist(), strict=True))
 
