@@ -80,6 +80,27 @@ def write_store(path: Path, shots: int, chunk_shots: int) -> None:
     root.attrs.update({"shotpack": _root_attrs("bitarray", {"bench": "bench_dask"})})
 
 
+def _busy_jiffies() -> int:
+    """Busy CPU time of the whole machine so far, in clock ticks (0 where /proc is missing)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0
+    return sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+
+
+def cpu_use(fn) -> tuple[float, float]:
+    """Runs ``fn`` once: (cores this process used, cores everything else used) on average."""
+    tick = os.sysconf("SC_CLK_TCK")
+    t0, b0, c0 = time.perf_counter(), _busy_jiffies(), os.times()
+    fn()
+    t1, b1, c1 = time.perf_counter(), _busy_jiffies(), os.times()
+    wall = t1 - t0
+    own = (c1.user - c0.user) + (c1.system - c0.system)
+    return own / wall, max(0.0, (b1 - b0) / tick - own) / wall
+
+
 def alternate(*fns, repeat: int) -> list[list[float]]:
     """Runs ``fns`` in rotating order, ``repeat`` rounds; the times of each."""
     times: list[list[float]] = [[] for _ in fns]
@@ -173,7 +194,14 @@ def case_threads(args) -> dict:
 
     check_close(one(), two(), "1 thread vs 2 threads")
     t1, t2 = alternate(one, two, repeat=args.repeat)
-    return {"one_thread": statistics.median(t1), "two_threads": statistics.median(t2)}
+    # How many cores the 2-thread run got, and how many other processes took meanwhile.
+    own, others = cpu_use(two)
+    return {
+        "one_thread": statistics.median(t1),
+        "two_threads": statistics.median(t2),
+        "two_threads_own_cores": own,
+        "two_threads_other_cores": others,
+    }
 
 
 def main() -> None:
@@ -240,6 +268,9 @@ def main() -> None:
         print(f"{'threaded scheduler, 1 thread':<52} {t['one_thread']:>9.3f} s")
         print(f"{'threaded scheduler, 2 threads':<52} {t['two_threads']:>9.3f} s  "
               f"speed-up {speedup:.2f}x (goal >= 1.6x)")  # fmt: skip
+        print(f"  during a 2-thread run this process used {t['two_threads_own_cores']:.2f} "
+              f"cores and other processes {t['two_threads_other_cores']:.2f} of the "
+              f"{os.cpu_count()}")  # fmt: skip
     finally:
         if tmp is not None and not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
