@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-from _timing import cpu_name, load_average
-
 BENCHES = ["bench_bitarray.py", "bench_json.py", "bench_expval.py", "bench_client.py"]
 
 
 def main() -> int:
+    from _timing import cpu_name, load_average  # beside this script
+
     here = Path(__file__).resolve().parent
     print(f"CPU: {cpu_name()}; load average: {load_average()}", flush=True)
     failed = []
