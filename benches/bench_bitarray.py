@@ -1,32 +1,45 @@
-"""shotpack's BitArray against Qiskit's, side by side in one run (medians of several runs).
+"""shotpack's BitArray against Qiskit's, side by side (medians of alternating runs).
 
 Run: ``python benches/bench_bitarray.py`` (build the extension with the release profile first:
-``pip install --no-build-isolation -e .``). Ratios are Qiskit time / shotpack time.
+``pip install --no-build-isolation -e .``). Ratios are Qiskit time / shotpack time. Each case
+runs in a fresh process (``--case N`` runs case N alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 from qiskit.primitives import BitArray as QBitArray
 
-from _timing import median_time, report
+from _timing import MIN_RUNS, emit_rows, median_time, pair_times, report, run_cases
 from shotpack import BitArray
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (median)")
+    parser.add_argument("--case", type=int, help="run only case N (in this process)")
     args = parser.parse_args()
     r = args.repeat
+    if args.case is None:
+        report(run_cases(__file__, None, sys.argv[1:]))
+        print(f"medians of {r} runs (Qiskit's per-shot Python loops: {max(MIN_RUNS, r // 2)})")
+        return
     rng = np.random.default_rng(1234)
-    rows: list[tuple[str, float, float, float | None]] = []
+    index = 0
 
     def case(name: str, theirs, ours, target: float | None = None, slow: bool = False) -> None:
-        # Qiskit's slow Python loops get fewer runs; the median is still taken.
-        anchor = median_time(theirs, repeat=max(3, r // 2) if slow else r)
-        rows.append((name, anchor, median_time(ours, repeat=r), target))
+        # Only the selected case runs; its process ends right after it.
+        nonlocal index
+        index += 1
+        if index - 1 != args.case:
+            return
+        # Qiskit's slow Python loops get fewer runs (never fewer than MIN_RUNS).
+        anchor, mine = pair_times(theirs, ours, repeat=r, anchor_repeat=r // 2 if slow else r)
+        emit_rows([(name, anchor, mine, target)])
+        raise SystemExit(0)
 
     # IQM-style nested lists: measurements[circuit][key] is [shot][qubit] of ints.
     lists = rng.integers(0, 2, (200_000, 20)).tolist()
@@ -93,23 +106,26 @@ def main() -> None:
         lambda: BitArray.concatenate_bits([o64, o20m]),
     )
 
-    print(f"medians of {r} runs (Qiskit's per-shot Python loops: {max(3, r // 2)})")
-    report(rows)
-
+    if args.case != index:
+        emit_rows([])  # past the last case
+        return
     # What CPython itself needs to hold the uniform result: re-inserting the very same (already
     # hashed) str keys into a fresh dict, and making that many new 20-character strs. Any
-    # get_counts that returns a real dict pays at least this, so it bounds the reachable ratio.
+    # get_counts that returns a real dict pays at least this, so it bounds the reachable ratio
+    # (this row's ratio: Qiskit's uniform get_counts over that floor).
     uniform = o20.get_counts()
     keys, values = list(uniform), list(uniform.values())
     encoded = [k.encode() for k in keys]
-    insert = median_time(lambda: dict(zip(keys, values, strict=True)), repeat=r)
-    make = median_time(lambda: list(map(bytes.decode, encoded)), repeat=r)
-    qiskit_uniform = rows[1][1]
+    insert = median_time(lambda: dict(zip(keys, values, strict=True)), repeat=max(MIN_RUNS, r))
+    make = median_time(lambda: list(map(bytes.decode, encoded)), repeat=max(MIN_RUNS, r))
+    qiskit_uniform = median_time(q20.get_counts, repeat=MIN_RUNS)
     print(
         f"CPython floor for the uniform get_counts ({len(keys)} keys): dict inserts of existing "
         f"keys {insert * 1e3:.1f} ms + {len(keys)} new strs {make * 1e3:.1f} ms -> at most "
         f"{qiskit_uniform / (insert + make):.0f}x vs Qiskit for any function returning a dict"
     )
+    emit_rows([("  CPython floor of get_counts uniform (Qiskit / floor)", qiskit_uniform,
+                insert + make, None)])  # fmt: skip
 
 
 if __name__ == "__main__":

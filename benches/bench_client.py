@@ -8,11 +8,13 @@
 2. Polling: a job that finishes while the client waits is noticed within 10% of its run time
    or 100 ms (iqm-client polls every 1 s). Measured against the local server with a job delay.
 
-Run: ``python benches/bench_client.py``
+Run: ``python benches/bench_client.py`` (each part in a fresh process; ``--case N`` runs part N
+alone; anchor and shotpack runs alternate).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -23,7 +25,7 @@ from collections import Counter
 
 import numpy as np
 
-from _timing import median_time, report
+from _timing import emit_rows, pair_times, report, run_cases
 from shotpack.iqm.models import Circuit, Instruction
 from shotpack.iqm.result import ExperimentResult
 from shotpack.measurements.registers import register_bins as _register_bins
@@ -68,9 +70,7 @@ def bench_formatting(shots: int = 200_000, keys: int = 20) -> tuple[float, float
     assert mem == want_mem, "memory differs from iqm-client"
     assert list(counts.items()) == list(Counter(want_mem).items())
     assert dict(counts) == dict(want_counts)
-    t_anchor = median_time(anchor, repeat=3)
-    t_ours = median_time(ours, repeat=7)
-    return t_anchor, t_ours
+    return pair_times(anchor, ours, repeat=7, anchor_repeat=5)
 
 
 def bench_polling(run_times: tuple[float, ...] = (0.3, 1.0, 2.5)) -> list[tuple[str, float, float]]:
@@ -108,24 +108,31 @@ def bench_polling(run_times: tuple[float, ...] = (0.3, 1.0, 2.5)) -> list[tuple[
     return rows
 
 
+FORMATTING = "200k shots x 20 keys -> Qiskit memory + counts (iqm-client adapter)"
+
+
 def main() -> None:
-    t_anchor, t_ours = bench_formatting()
-    report(
-        [
-            (
-                "200k shots x 20 keys -> Qiskit memory + counts (iqm-client adapter)",
-                t_anchor,
-                t_ours,
-                20,
-            )
-        ]
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", type=int, help="run only part N (0: formatting, 1: polling)")
+    args = parser.parse_args()
+    if args.case is None:
+        report(run_cases(__file__, 2, sys.argv[1:]))
+        return
+    if args.case == 0:
+        t_anchor, t_ours = bench_formatting()
+        emit_rows([(FORMATTING, t_anchor, t_ours, 20)])
+        return
+    if args.case != 1:
+        emit_rows([])
+        return
+    # Polling is not a side-by-side timing: its own table, printed by this process.
     print()
     print(f"{'polling':<64} {'late':>10} {'allowed':>10}")
     for case, late, allowed in bench_polling():
         flag = "" if late <= allowed else "  (above target)"
         print(f"{case:<64} {late * 1000:>8.0f}ms {allowed * 1000:>8.0f}ms{flag}")
     print("(iqm-client polls every 1 s: up to 1000 ms late)")
+    emit_rows([])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Run with the release build (``pip install --no-build-isolation -e .``):
 
-    python benches/bench_expval.py            # all cases
+    python benches/bench_expval.py            # all cases, each in a fresh process
+    python benches/bench_expval.py --case 2   # one case, in this process
     python benches/bench_expval.py --qiskit-1m  # also time Qiskit on 1M shots (about 30 s a run)
 
 Cases (targets from shotpack issue 3):
@@ -25,7 +26,7 @@ from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.quantum_info import PauliList
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import median_time, report
+from _timing import emit_rows, median_time, pair_times, report, run_cases
 from shotpack.containers.bit_array import BitArray
 from shotpack.expval.diagonal import bitarray_expectation_values
 from shotpack.expval.evaluate import evaluate_estimator
@@ -71,8 +72,12 @@ def case_expval_vs_qiskit() -> tuple[str, float, float, float]:
     np.testing.assert_allclose(
         bitarray_expectation_values(ours, labels), theirs.expectation_values(labels), atol=1e-12
     )
-    t_q = median_time(lambda: theirs.expectation_values(labels), repeat=3)
-    t_s = median_time(lambda: bitarray_expectation_values(ours, labels), repeat=15)
+    t_q, t_s = pair_times(
+        lambda: theirs.expectation_values(labels),
+        lambda: bitarray_expectation_values(ours, labels),
+        repeat=15,
+        anchor_repeat=5,
+    )
     return ("expectation_values 20 Z/I terms, 100k x 20 bits vs Qiskit", t_q, t_s, 200)
 
 
@@ -82,8 +87,12 @@ def case_expval_vs_numpy(with_qiskit: bool) -> list[tuple[str, float, float, flo
     ours = BitArray(arr, 20)
     ref = numpy_reference(arr, labels)
     np.testing.assert_allclose(bitarray_expectation_values(ours, labels), ref, atol=1e-12)
-    t_np = median_time(lambda: numpy_reference(arr, labels), repeat=5)
-    t_s = median_time(lambda: bitarray_expectation_values(ours, labels), repeat=9)
+    t_np, t_s = pair_times(
+        lambda: numpy_reference(arr, labels),
+        lambda: bitarray_expectation_values(ours, labels),
+        repeat=9,
+        anchor_repeat=5,
+    )
     rows: list[tuple[str, float, float, float | None]] = [
         ("expectation_values 100 Z/I terms, 1M x 20 bits vs NumPy ref", t_np, t_s, 5)
     ]
@@ -129,8 +138,13 @@ def case_estimator() -> tuple[str, float, float, float]:
     # Same evs as Qiskit's per-term expectations combined with the coefficients.
     qiskit_ev = sum(c * expval_map[(), label][0] for label, c in obs.items())
     assert abs(float(evaluate_estimator(plan, ours).evs) - qiskit_ev) < 1e-9
-    t_q = median_time(lambda: est._calc_expval_map(counts, metadata), repeat=3, warmup=0)
-    t_s = median_time(lambda: evaluate_estimator(plan, ours), repeat=15)
+    t_q, t_s = pair_times(
+        lambda: est._calc_expval_map(counts, metadata),
+        lambda: evaluate_estimator(plan, ours),
+        repeat=15,
+        anchor_repeat=5,
+        anchor_warmup=0,
+    )
     return (
         "Estimator evaluation 100k shots x 100 terms / 4 groups vs BackendEstimatorV2",
         t_q,
@@ -142,11 +156,20 @@ def case_estimator() -> tuple[str, float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qiskit-1m", action="store_true", help="also time Qiskit on 1M shots")
+    parser.add_argument("--case", type=int, help="run only case N (0-2) in this process")
     args = parser.parse_args()
-    rows: list[tuple[str, float, float, float | None]] = [case_expval_vs_qiskit()]
-    rows.extend(case_expval_vs_numpy(args.qiskit_1m))
-    rows.append(case_estimator())
-    report(rows)
+    if args.case is None:
+        # Each case in a fresh process.
+        report(run_cases(__file__, 3, sys.argv[1:]))
+        return
+    if args.case == 0:
+        emit_rows([case_expval_vs_qiskit()])
+    elif args.case == 1:
+        emit_rows(case_expval_vs_numpy(args.qiskit_1m))
+    elif args.case == 2:
+        emit_rows([case_estimator()])
+    else:
+        emit_rows([])
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ A second set of rows covers multi-bit keys, the layout of a plain IQM job: ``C``
 ``S`` shots of one ``W``-qubit key ``meas`` (``--multi CxSxW,...``; default 100 x 100k x 2,
 60 MB compact, and 1 x 200k x 20), against the same anchor with ``registers=False``.
 
-Run: ``python benches/bench_json.py [--shots N] [--keys K] [--multi CxSxW,...]``. Prints, for
+Run: ``python benches/bench_json.py [--shots N] [--keys K] [--multi CxSxW,...]``. Each body is
+a case run in a fresh process (``--case N`` runs body N alone), anchor and shotpack alternating.
+Prints, for
 each body in the compact and the ``json.dumps`` spelling: medians side by side and their ratio
 (target 100x), the one-core throughput (a subprocess with ``SHOTPACK_NUM_THREADS=1``; target
 500 MB/s for single-bit keys, 2000 MB/s for multi-bit keys), and the peak memory of a parse
@@ -29,11 +31,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_time, report
+from _timing import emit_rows, median_time, pair_times, report, run_cases
 
 KEY_RE = re.compile(r"^(.*)_(\d+)_(\d+)_(\d+)$")
 
@@ -171,10 +174,13 @@ def measure(
         )
         for registers in modes:
             check_equal(anchor(body, registers), ours(body, registers))
-            t_anchor = median_time(
-                lambda b=body, r=registers: anchor(b, r), repeat=anchor_repeat, warmup=0
+            t_anchor, t_ours = pair_times(
+                lambda b=body, r=registers: anchor(b, r),
+                lambda b=body, r=registers: ours(b, r),
+                repeat=7,
+                anchor_repeat=anchor_repeat,
+                anchor_warmup=0,
             )
-            t_ours = median_time(lambda b=body, r=registers: ours(b, r), repeat=7)
             case = f"{label} {mib:.1f} MiB registers={registers}"
             rows.append((case, t_anchor, t_ours, 100.0))
             t1 = one_core[str(registers)]
@@ -206,6 +212,7 @@ def main() -> None:
     parser.add_argument("--path")
     parser.add_argument("--registers", type=int, default=0)
     parser.add_argument("--modes", default="0,1")
+    parser.add_argument("--case", type=int, help="run only body N (in this process)")
     args = parser.parse_args()
     if args.worker == "speed":
         worker_speed(args.path, [bool(int(m)) for m in args.modes.split(",")])
@@ -214,24 +221,45 @@ def main() -> None:
         worker_memory(args.path, bool(args.registers))
         return
 
-    rows: list[tuple[str, float, float, float | None]] = []
-    notes: list[str] = []
+    # One case per body, each in a fresh process: the body is built there and nowhere else.
+    cases: list[tuple[Any, str, list[bool], int]] = []
     for spaced in (False, True):
         layout = "spaced" if spaced else "compact"
-        body = make_body(args.shots, args.keys, spaced=spaced)
-        label = f"{args.shots}x{args.keys} keys {layout}"
-        measure(body, label, [False, True], 500, args.anchor_repeat, rows, notes)
+        cases.append(
+            (
+                lambda sp=spaced: make_body(args.shots, args.keys, spaced=sp),
+                f"{args.shots}x{args.keys} keys {layout}",
+                [False, True],
+                500,
+            )
+        )
     for spec in filter(None, args.multi.split(",")):
         circuits, shots, width = (int(x) for x in spec.split("x"))
         for spaced in (False, True):
             layout = "spaced" if spaced else "compact"
-            body = make_multi_body(circuits, shots, width, spaced=spaced)
-            label = f"{circuits}x{shots} shots x {width}-bit key {layout}"
-            measure(body, label, [False], 2000, args.anchor_repeat, rows, notes)
-    report(rows)
-    print()
+            cases.append(
+                (
+                    lambda c=circuits, n=shots, w=width, sp=spaced: make_multi_body(
+                        c, n, w, spaced=sp
+                    ),
+                    f"{circuits}x{shots} shots x {width}-bit key {layout}",
+                    [False],
+                    2000,
+                )
+            )
+    if args.case is None:
+        report(run_cases(__file__, len(cases), sys.argv[1:]))
+        return
+    if args.case >= len(cases):
+        emit_rows([])
+        return
+    build, label, modes, target = cases[args.case]
+    rows: list[tuple[str, float, float, float | None]] = []
+    notes: list[str] = []
+    measure(build(), label, modes, target, args.anchor_repeat, rows, notes)
     for note in notes:
         print(note)
+    emit_rows(rows)
 
 
 if __name__ == "__main__":

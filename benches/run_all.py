@@ -1,8 +1,11 @@
-"""Runs every side-by-side benchmark in one go and prints their tables.
+"""Runs every side-by-side benchmark and prints their tables.
 
 Usage: ``python benches/run_all.py`` (after ``pip install .``; the release build is what the
-README's numbers come from). Each bench runs in its own process so that one's memory and thread
-pools do not disturb the next; timings are medians of several runs inside each bench.
+README's numbers come from). Every bench runs each of its cases in a fresh process, with anchor
+and shotpack runs alternating and medians of at least five runs (``benches/_timing.py``); the
+CPU and the load average are printed first, so numbers from different machines or busy
+machines can be told apart. ``bench_dask.py`` is not run here (it writes gigabytes); run it on
+its own.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ BENCHES = [
 
 
 def main() -> int:
+    from _timing import cpu_name, load_average  # beside this script
+
     here = Path(__file__).resolve().parent
+    print(f"CPU: {cpu_name()}; load average: {load_average()}", flush=True)
     failed = []
     for name in BENCHES:
         print(f"\n=== {name} ===", flush=True)

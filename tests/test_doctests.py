@@ -14,6 +14,7 @@ import pkgutil
 import pytest
 
 import shotpack
+from tests._optional import require
 
 # ``python -m shotpack`` runs the command line on import: it has no examples to run.
 EXCLUDED = {"shotpack.__main__"}
@@ -35,6 +36,8 @@ def test_every_module_is_collected() -> None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name: str) -> None:
+    if name.startswith("shotpack.dask"):
+        require("dask")  # the optional scale-out extra: skipped without it, outside CI
     module = importlib.import_module(name)
     result = doctest.testmod(
         module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
