@@ -34,7 +34,8 @@ napoleon_use_rtype = False
 
 # Markdown headings get anchors so that links such as compatibility.md#bitarray resolve.
 myst_heading_anchors = 3
-suppress_warnings = ["myst.xref_missing"]
+# "ref.python": two classes are named IQMBackend (shotpack.iqm and shotpack.qiskit) on purpose.
+suppress_warnings = ["myst.xref_missing", "ref.python"]
 
 html_theme = "alabaster"
 html_title = f"shotpack {release}"
