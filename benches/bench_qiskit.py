@@ -24,6 +24,7 @@ import sys
 import types
 
 import numpy as np
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
 from qiskit.primitives import BackendEstimatorV2, BackendSamplerV2
 from qiskit.primitives.backend_estimator_v2 import _prepare_counts
@@ -35,7 +36,6 @@ from qiskit.result import Result
 from qiskit.transpiler import generate_preset_pass_manager
 
 from _timing import median_time, report
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from shotpack.measurements.parse import parse_measurements
 from shotpack.qiskit import EstimatorV2, IQMBackend, SamplerV2
 from shotpack.server import LocalServer
