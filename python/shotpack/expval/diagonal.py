@@ -7,7 +7,7 @@ every cell's rows are read once, in Rust, for all the terms its observables need
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from shotpack.containers.bit_array import BitArray
     from shotpack.containers.observables_array import ObservablesArrayLike
 
-__all__ = ["bitarray_expectation_values"]
+__all__ = ["bitarray_expectation_values", "diagonal_observables"]
 
 
 def bitarray_expectation_values(
@@ -60,21 +60,7 @@ def bitarray_expectation_values(
     obs = ObservablesArray.coerce(observables)
     shape = np.broadcast_shapes(bit_array.shape, obs.shape)
     num_bits = bit_array.num_bits
-    flat = obs.ravel().tolist()
-    if obs.size:
-        if obs.num_qubits != num_bits:
-            raise ValueError(
-                f"One or more operators not same length ({obs.num_qubits}) as input "
-                f"bitstrings ({num_bits})"
-            )
-        diagonal = set(DIAGONAL)
-        for i, o in enumerate(flat):
-            for label in o.labels:
-                if not set(label) <= diagonal:
-                    raise ValueError(
-                        f"Input operator {label} is not diagonal (observable {i}); "
-                        "only I, Z, 0 and 1 can be evaluated on measured bits"
-                    )
+    flat = diagonal_observables(obs, num_bits)
 
     # One table of distinct terms; each observable is a row of (term, coeff) entries.
     labels, ptr, entries, coeffs = term_table(flat)
@@ -100,3 +86,34 @@ def bitarray_expectation_values(
         np.ascontiguousarray(out_obs, dtype=np.int64).reshape(-1),
     )
     return values.reshape(shape)
+
+
+def diagonal_observables(obs: ObservablesArray, num_bits: int) -> list[Any]:
+    """The observables of ``obs`` as a flat list, checked to be evaluable on measured bits.
+
+    Args:
+        obs: The observables.
+        num_bits: Bits per shot of the data they will be evaluated on.
+
+    Returns:
+        ``obs.ravel().tolist()``: one ``PauliSum`` per observable, in C order.
+
+    Raises:
+        ValueError: an observable of another qubit count than ``num_bits``, or a term with a
+            Pauli other than I, Z, 0 and 1.
+    """
+    flat = obs.ravel().tolist()
+    if obs.size and obs.num_qubits != num_bits:
+        raise ValueError(
+            f"One or more operators not same length ({obs.num_qubits}) as input "
+            f"bitstrings ({num_bits})"
+        )
+    diagonal = set(DIAGONAL)
+    for i, o in enumerate(flat):
+        for label in o.labels:
+            if not set(label) <= diagonal:
+                raise ValueError(
+                    f"Input operator {label} is not diagonal (observable {i}); "
+                    "only I, Z, 0 and 1 can be evaluated on measured bits"
+                )
+    return flat

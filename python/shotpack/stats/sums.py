@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shotpack.containers.observables_array import ObservablesArray
-from shotpack.quantum_info.labels import DIAGONAL
+from shotpack.expval.diagonal import diagonal_observables
 from shotpack.quantum_info.term_table import term_table
 from shotpack.stats.terms import label_product, term_sums
 
@@ -60,20 +60,7 @@ class SumsSpec:
             ValueError: an observable that is not diagonal or has a different qubit count.
         """
         obs = ObservablesArray.coerce(observables)
-        flat = obs.ravel().tolist()
-        if obs.size and obs.num_qubits != num_bits:
-            raise ValueError(
-                f"One or more operators not same length ({obs.num_qubits}) as input "
-                f"bitstrings ({num_bits})"
-            )
-        diagonal = set(DIAGONAL)
-        for i, o in enumerate(flat):
-            for label in o.labels:
-                if not set(label) <= diagonal:
-                    raise ValueError(
-                        f"Input operator {label} is not diagonal (observable {i}); "
-                        "only I, Z, 0 and 1 can be evaluated on measured bits"
-                    )
+        flat = diagonal_observables(obs, num_bits)
         labels, ptr, entries, coeffs = term_table(flat)
         index = {lab: i for i, lab in enumerate(labels)}
         all_labels = list(labels)
