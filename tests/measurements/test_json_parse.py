@@ -14,6 +14,7 @@ from qiskit.primitives import BitArray as QiskitBitArray
 
 from shotpack import BitArray, DataBin, parse_measurements
 from shotpack.containers.data_bin import _RESTRICTED_NAMES
+from tests._fuzz_oracle import strict_loads
 
 WIDTHS = st.one_of(st.sampled_from([0, 1, 8, 9, 64, 65]), st.integers(0, 70))
 SHOTS = st.one_of(st.sampled_from([0, 1, 2]), st.integers(0, 40))
@@ -153,46 +154,6 @@ def test_multi_bit_keys_with_many_shots(
     batch = json.loads(body)
     assert batch == [{k: v.tolist() for k, v in keys.items()}, {}]
     check_against_reference(body.encode(), batch)
-
-
-def strict_loads(body: bytes) -> list[dict[str, list[list[int]]]] | None:
-    """``json.loads`` held to the measurements shape: bits are the tokens ``0``/``1`` only, no
-    duplicate keys, shots of one width. ``None`` when the body breaks any of these."""
-
-    def bit(token: str) -> int:
-        if token not in ("0", "1"):
-            raise ValueError(token)
-        return int(token)
-
-    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        if len({k for k, _ in pairs}) != len(pairs):
-            raise ValueError("duplicate key")
-        return dict(pairs)
-
-    def refuse(token: str) -> object:
-        raise ValueError(token)
-
-    try:
-        batch = json.loads(
-            body,
-            parse_int=bit,
-            parse_float=refuse,
-            parse_constant=refuse,
-            object_pairs_hook=unique,
-        )
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(batch, list) or not all(isinstance(c, dict) for c in batch):
-        return None
-    for circuit in batch:
-        for shots in circuit.values():
-            if not isinstance(shots, list) or not all(isinstance(s, list) for s in shots):
-                return None
-            if len({len(s) for s in shots}) > 1:
-                return None
-            if not all(type(b) is int for s in shots for b in s):
-                return None
-    return batch
 
 
 @given(

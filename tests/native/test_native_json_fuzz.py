@@ -9,31 +9,17 @@ the output cap), and then every packed array equals the oracle's, here also chec
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shotpack import _native
-
-
-def load_fuzz() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "scripts" / "fuzz.py"
-    spec = importlib.util.spec_from_file_location("shotpack_fuzz_script", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fuzz = load_fuzz()
+from tests._fuzz_oracle import fuzz
 
 EDITS = st.lists(
     st.tuples(
