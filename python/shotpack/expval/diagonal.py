@@ -7,6 +7,7 @@ every cell's rows are read once, in Rust, for all the terms its observables need
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,13 +17,19 @@ from shotpack import _native
 from shotpack.containers.observables_array import ObservablesArray
 from shotpack.expval.term_masks import term_masks
 from shotpack.quantum_info.labels import DIAGONAL
+from shotpack.quantum_info.pauli_sum import PauliSum
 from shotpack.quantum_info.term_table import term_table
 
 if TYPE_CHECKING:
     from shotpack.containers.bit_array import BitArray
     from shotpack.containers.observables_array import ObservablesArrayLike
 
-__all__ = ["bitarray_expectation_values", "diagonal_observables"]
+__all__ = [
+    "CompiledObservables",
+    "bitarray_expectation_values",
+    "compiled_observables",
+    "diagonal_observables",
+]
 
 
 def bitarray_expectation_values(
@@ -57,35 +64,150 @@ def bitarray_expectation_values(
         >>> ba.expectation_values(["ZZ", "IZ", "I1"])
         array([ 0.5 , -0.5 ,  0.75])
     """
-    obs = ObservablesArray.coerce(observables)
-    shape = np.broadcast_shapes(bit_array.shape, obs.shape)
-    num_bits = bit_array.num_bits
-    flat = diagonal_observables(obs, num_bits)
-
-    # One table of distinct terms; each observable is a row of (term, coeff) entries.
-    labels, ptr, entries, coeffs = term_table(flat)
-    masks = term_masks(labels, num_bits)
-
-    out_cell = np.broadcast_to(np.arange(bit_array.size).reshape(bit_array.shape), shape)
-    out_obs = np.broadcast_to(np.arange(obs.size).reshape(obs.shape), shape)
+    compiled = compiled_observables(observables, bit_array.num_bits)
+    shape, out_cell, out_obs = compiled.outputs(bit_array.shape)
     if out_cell.size and bit_array.num_shots == 0:
         raise ValueError("cannot compute expectation values of a BitArray with 0 shots")
-    data = bit_array.array.reshape(bit_array.size, bit_array.num_shots, (num_bits + 7) // 8)
     values = _native.expectation_values(
-        np.ascontiguousarray(data),
+        bit_array.array,
         bit_array.size,
         bit_array.num_shots,
-        num_bits,
-        masks.pauli,
-        masks.proj,
-        masks.value,
-        ptr,
-        entries,
-        coeffs,
-        np.ascontiguousarray(out_cell, dtype=np.int64).reshape(-1),
-        np.ascontiguousarray(out_obs, dtype=np.int64).reshape(-1),
+        compiled.num_bits,
+        compiled.pauli,
+        compiled.proj,
+        compiled.value,
+        compiled.ptr,
+        compiled.entries,
+        compiled.coeffs,
+        out_cell,
+        out_obs,
     )
     return values.reshape(shape)
+
+
+class CompiledObservables:
+    """Observables compiled once to the native kernel's tables: the distinct terms as bit masks,
+    each observable as rows of ``(term, coeff)``, and per data shape the output index tables.
+
+    Instances are immutable apart from a small, bounded memo of output tables per data shape.
+    """
+
+    __slots__ = (
+        "_outputs",
+        "coeffs",
+        "entries",
+        "num_bits",
+        "pauli",
+        "proj",
+        "ptr",
+        "shape",
+        "size",
+        "source",
+        "value",
+    )
+
+    def __init__(self, obs: ObservablesArray, num_bits: int, source: object) -> None:
+        flat = diagonal_observables(obs, num_bits)
+        labels, self.ptr, self.entries, self.coeffs = term_table(flat)
+        masks = term_masks(labels, num_bits)
+        self.pauli, self.proj, self.value = masks.pauli, masks.proj, masks.value
+        self.num_bits = num_bits
+        self.shape = obs.shape
+        self.size = obs.size
+        # For identity-keyed entries: holding the object keeps its id from being reused.
+        self.source = source
+        self._outputs: dict[
+            tuple[int, ...], tuple[tuple[int, ...], NDArray[np.int64], NDArray[np.int64]]
+        ] = {}
+
+    def outputs(
+        self, data_shape: tuple[int, ...]
+    ) -> tuple[tuple[int, ...], NDArray[np.int64], NDArray[np.int64]]:
+        """``(shape, out_cell, out_obs)`` for data of pub shape ``data_shape``: the broadcast
+        shape, and per output the flat data cell and the flat observable it reads.
+
+        Raises:
+            ValueError: shapes that do not broadcast.
+        """
+        got = self._outputs.get(data_shape)
+        if got is not None:
+            return got
+        shape = np.broadcast_shapes(data_shape, self.shape)
+        size = int(np.prod(data_shape, dtype=np.int64))
+        cell = np.broadcast_to(np.arange(size, dtype=np.int64).reshape(data_shape), shape)
+        obs = np.broadcast_to(np.arange(self.size, dtype=np.int64).reshape(self.shape), shape)
+        got = (
+            shape,
+            np.ascontiguousarray(cell).reshape(-1),
+            np.ascontiguousarray(obs).reshape(-1),
+        )
+        for a in got[1:]:
+            a.flags.writeable = False
+        if len(self._outputs) >= _MAX_SHAPES:
+            self._outputs.pop(next(iter(self._outputs)))
+        self._outputs[data_shape] = got
+        return got
+
+
+# Bounded caches: compiled observables (most recently used last), and data shapes per entry.
+_MAX_COMPILED = 128
+_MAX_SHAPES = 8
+_COMPILED: OrderedDict[tuple[Any, ...], CompiledObservables] = OrderedDict()
+_IMMUTABLE = (ObservablesArray, PauliSum)
+
+
+def _cache_key(observables: object, num_bits: int) -> tuple[Any, ...] | None:
+    """A key that identifies ``observables`` for as long as it is cached, or None.
+
+    Labels (a string, or a list or tuple of strings) are keyed by value; ObservablesArray and
+    PauliSum objects (immutable) by identity. Anything else (dicts, Qiskit operators, which can
+    be mutated in place) is compiled on every call.
+    """
+    kind = type(observables)
+    if kind is str:
+        return (num_bits, "label", observables)
+    if isinstance(observables, (list, tuple)) and (kind is list or kind is tuple):
+        labels = tuple(observables)
+        if set(map(type, labels)) <= {str}:
+            return (num_bits, "labels", labels)
+        return None
+    if isinstance(observables, _IMMUTABLE):
+        return (num_bits, "id", id(observables))
+    return None
+
+
+def compiled_observables(observables: object, num_bits: int) -> CompiledObservables:
+    """``observables`` compiled for data of ``num_bits`` bits, from the cache when they were
+    compiled before (see :func:`_cache_key`).
+
+    Args:
+        observables: anything :class:`~shotpack.ObservablesArray` accepts.
+        num_bits: bits per shot of the data.
+
+    Returns:
+        The compiled tables.
+
+    Raises:
+        TypeError: an invalid observable type.
+        ValueError: an observable that is not diagonal or not on ``num_bits`` qubits.
+
+    Example:
+        >>> compiled_observables(["ZZ", "IZ"], 2).shape
+        (2,)
+    """
+    key = _cache_key(observables, num_bits)
+    if key is not None:
+        hit = _COMPILED.get(key)
+        if hit is not None and (key[1] != "id" or hit.source is observables):
+            _COMPILED.move_to_end(key)
+            return hit
+    source = observables if key is not None and key[1] == "id" else None
+    compiled = CompiledObservables(ObservablesArray.coerce(observables), num_bits, source)
+    if key is not None:
+        _COMPILED[key] = compiled
+        if len(_COMPILED) > _MAX_COMPILED:
+            _COMPILED.popitem(last=False)
+    return compiled
 
 
 def diagonal_observables(obs: ObservablesArray, num_bits: int) -> list[Any]:
