@@ -3,7 +3,7 @@
 
 use crate::alloc;
 use crate::error::{Error, Result};
-use crate::layout::{first_byte_mask, num_bytes, row_to_u64, write_u64_row};
+use crate::layout::{first_byte_mask, num_bytes, row_to_u64};
 use std::convert::Infallible;
 
 /// Packs one row from a bit source. `bit(c)` is called once per column, `c = 0..num_bits`, in
@@ -241,13 +241,119 @@ pub fn bitcount_rows(src: &[u8], num_bits: usize, out: &mut [u64]) -> Result<()>
     if out.len() != rows {
         return Err(shape_err(format!("{} outputs for {rows} rows", out.len())));
     }
+    if nb <= 8 {
+        let m = low_mask(num_bits);
+        for_each_short_row(src, nb, |r, v| out[r] = u64::from((v & m).count_ones()));
+        return Ok(());
+    }
     let mask = first_byte_mask(num_bits);
     for (row, o) in src.chunks_exact(nb).zip(out.iter_mut()) {
+        // Whole 64-bit words after the head byte: one POPCNT per 8 bytes.
         let head = (row[0] & mask).count_ones();
-        let tail: u32 = row[1..].iter().map(|b| b.count_ones()).sum();
-        *o = u64::from(head + tail);
+        let words = row[1..].chunks_exact(8);
+        let rest: u32 = words.remainder().iter().map(|b| b.count_ones()).sum();
+        let body: u32 = words
+            .map(|w| u64::from_ne_bytes(w.try_into().unwrap_or([0; 8])).count_ones())
+            .sum();
+        *o = u64::from(head + body + rest);
     }
     Ok(())
+}
+
+/// `(1 << num_bits) - 1` for `num_bits <= 64`.
+#[inline]
+fn low_mask(num_bits: usize) -> u64 {
+    if num_bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << num_bits) - 1
+    }
+}
+
+/// Calls `f(r, v)` for each row `r` of `nb <= 8` bytes, `v` the row as an integer (bit `k` of
+/// the row is bit `k` of `v`; padding bits unmasked). One loop per width, so that each row is a
+/// fixed-size load.
+#[inline]
+fn for_each_short_row(src: &[u8], nb: usize, mut f: impl FnMut(usize, u64)) {
+    debug_assert!((1..=8).contains(&nb));
+    macro_rules! rows_of {
+        ($n:literal) => {
+            for (r, row) in src.chunks_exact($n).enumerate() {
+                let mut b = [0u8; 8];
+                b[8 - $n..].copy_from_slice(row);
+                f(r, u64::from_be_bytes(b));
+            }
+        };
+    }
+    match nb {
+        1 => rows_of!(1),
+        2 => rows_of!(2),
+        3 => rows_of!(3),
+        4 => rows_of!(4),
+        5 => rows_of!(5),
+        6 => rows_of!(6),
+        7 => rows_of!(7),
+        _ => rows_of!(8),
+    }
+}
+
+/// `out` row `r` (`onb <= 8` bytes) is `f(v)` of source row `r` (`nb <= 8` bytes, read as by
+/// [`for_each_short_row`]); one loop per output width so that each row is a fixed-size store.
+fn gather_short(src: &[u8], nb: usize, out: &mut [u8], onb: usize, f: impl Fn(u64) -> u64) {
+    macro_rules! to {
+        ($m:literal) => {
+            for_each_short_row(src, nb, |r, v| {
+                out[r * $m..(r + 1) * $m].copy_from_slice(&f(v).to_be_bytes()[8 - $m..]);
+            })
+        };
+    }
+    match onb {
+        1 => to!(1),
+        2 => to!(2),
+        3 => to!(3),
+        4 => to!(4),
+        5 => to!(5),
+        6 => to!(6),
+        7 => to!(7),
+        _ => to!(8),
+    }
+}
+
+/// Row `r` of `nb <= 8` bytes as an integer, as [`for_each_short_row`] reads it.
+#[inline]
+fn load_short(src: &[u8], r: usize, nb: usize) -> u64 {
+    let at = r * nb;
+    match src.get(at..at + 8) {
+        Some(w) => u64::from_be_bytes(w.try_into().unwrap_or([0; 8])) >> (8 * (8 - nb)),
+        None => src[at..at + nb]
+            .iter()
+            .fold(0u64, |v, &b| (v << 8) | u64::from(b)),
+    }
+}
+
+/// Writes `value(r)` into row `r` of `out` (rows of `onb <= 8` bytes; the inverse of
+/// [`for_each_short_row`]), one loop per width so that each row is a fixed-size store.
+#[inline]
+fn fill_short_rows(out: &mut [u8], onb: usize, mut value: impl FnMut(usize) -> u64) {
+    debug_assert!((1..=8).contains(&onb));
+    macro_rules! rows_of {
+        ($n:literal) => {
+            for (r, o) in out.chunks_exact_mut($n).enumerate() {
+                o.copy_from_slice(&value(r).to_be_bytes()[8 - $n..]);
+            }
+        };
+    }
+    // One loop per width, so each row is a fixed-size store.
+    match onb {
+        1 => rows_of!(1),
+        2 => rows_of!(2),
+        3 => rows_of!(3),
+        4 => rows_of!(4),
+        5 => rows_of!(5),
+        6 => rows_of!(6),
+        7 => rows_of!(7),
+        _ => rows_of!(8),
+    }
 }
 
 /// Bit gather: new bit `j` of every row is old bit `indices[j]` (order and repeats kept).
@@ -280,14 +386,40 @@ pub fn gather_bits(src: &[u8], num_bits: usize, indices: &[usize], out: &mut [u8
         .map(|&k| (nb - 1 - k / 8, (k % 8) as u8))
         .collect();
     if nb <= 8 && onb <= 8 {
-        // Rows fit in a word: gather with shifts on one u64 per row.
-        for (srow, orow) in src.chunks_exact(nb).zip(out.chunks_exact_mut(onb)) {
-            let v = row_to_u64(srow, num_bits);
-            let mut w = 0u64;
-            for (j, &k) in indices.iter().enumerate() {
-                w |= ((v >> k) & 1) << j;
+        // Rows fit in a word. Runs of consecutive indices (`k, k + 1, ...` landing on
+        // `j, j + 1, ...`) move with one shift and mask each; when there are more runs than
+        // source bytes, a 256-entry table per source byte (the output bits it sets) is cheaper.
+        let mut runs: Vec<(u32, u64, u32)> = Vec::new();
+        let mut j = 0;
+        while j < indices.len() {
+            let start = j;
+            while j + 1 < indices.len() && indices[j + 1] == indices[j] + 1 {
+                j += 1;
             }
-            write_u64_row(w, orow);
+            let len = j - start + 1;
+            runs.push((indices[start] as u32, low_mask(len), start as u32));
+            j += 1;
+        }
+        let mut table = [[0u64; 256]; 8];
+        for (j, &k) in indices.iter().enumerate() {
+            for (b, t) in table[k / 8].iter_mut().enumerate() {
+                if (b >> (k % 8)) & 1 != 0 {
+                    *t |= 1 << j;
+                }
+            }
+        }
+        // Bytes (by significance) that feed some output bit: the only ones looked up.
+        let used: Vec<usize> = (0..nb).filter(|&i| table[i][255] != 0).collect();
+        if runs.len() <= used.len() {
+            gather_short(src, nb, out, onb, |v| {
+                runs.iter()
+                    .fold(0u64, |w, &(k, m, j)| w | (((v >> k) & m) << j))
+            });
+        } else {
+            // All 8 byte positions, unrolled (bytes past the row are 0 and set nothing).
+            gather_short(src, nb, out, onb, |v| {
+                (0..8).fold(0u64, |w, i| w | table[i][((v >> (8 * i)) & 0xff) as usize])
+            });
         }
     } else {
         for (srow, orow) in src.chunks_exact(nb).zip(out.chunks_exact_mut(onb)) {
@@ -412,18 +544,41 @@ pub fn postselect_rows(src: &[u8], mask: &[u8], want: &[u8]) -> Result<Vec<u8>> 
     if nb == 0 {
         return Ok(Vec::new());
     }
-    let keep = |row: &[u8]| {
-        row.iter()
-            .zip(mask)
-            .zip(want)
-            .all(|((r, m), w)| r & m == *w)
-    };
+    // Only the bytes with a condition are compared (usually one or two per row).
+    let tests: Vec<(usize, u8, u8)> = (0..nb)
+        .filter(|&i| mask[i] != 0)
+        .map(|i| (i, mask[i], want[i]))
+        .collect();
+    let keep = |row: &[u8]| tests.iter().all(|&(i, m, w)| row[i] & m == w);
+    if nb <= 8 {
+        // One masked integer compare per row; kept rows gathered first, then copied.
+        let (m, w) = (be_value(mask), be_value(want));
+        let mut count = 0usize;
+        for_each_short_row(src, nb, |_, v| count += usize::from(v & m == w));
+        // Branch-free: every row is written at the next slot, which only advances on a match
+        // (one spare slot for the writes after the last match).
+        let mut hits: Vec<usize> = alloc::with_capacity(count + 1)?;
+        hits.resize(count + 1, 0);
+        let mut k = 0usize;
+        for_each_short_row(src, nb, |r, v| {
+            hits[k.min(count)] = r;
+            k += usize::from(v & m == w);
+        });
+        let mut out = alloc::zeroed(alloc::checked_size(count, nb, "postselect")?)?;
+        fill_short_rows(&mut out, nb, |k| load_short(src, hits[k], nb));
+        return Ok(out);
+    }
     let kept = src.chunks_exact(nb).filter(|r| keep(r)).count();
     let mut out = alloc::with_capacity(kept * nb)?;
     for row in src.chunks_exact(nb).filter(|r| keep(r)) {
         out.extend_from_slice(row);
     }
     Ok(out)
+}
+
+/// Big-endian bytes (at most 8) as an integer.
+fn be_value(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b))
 }
 
 /// One integer per row (`out.len() == rows`), padding masked; `num_bits` must be at most 64.
