@@ -60,4 +60,3 @@ def test_postselect(case: tuple[np.ndarray, int], data: st.DataObject):
         assert ours.postselect(idx, sel).num_shots == 0
         return
     same(ours.postselect(idx, sel), theirs.postselect(idx, sel))
-
