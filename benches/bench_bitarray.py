@@ -169,6 +169,14 @@ def main() -> None:
         lambda: o64.postselect([0, 5, 63], [1, 0, 1]),
     )
 
+    # No cliff above 128 bits (issue 13): ints of 200 bits beside strings of the same outcomes.
+    wide = BitArray(rng.integers(0, 256, (200_000, 25), dtype=np.uint8), 200)
+    case(
+        "get_int_counts 200k x 200 bits (anchor: get_counts, same data)",
+        wide.get_counts,
+        wide.get_int_counts,
+    )
+
     if args.case != index:
         emit_rows([])  # past the last case
         return

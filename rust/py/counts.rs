@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use numpy::PyReadonlyArrayDyn;
 use pyo3::ffi;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use shotpack_core::counts::{count_empty_rows, count_rows, Histogram};
@@ -50,21 +51,26 @@ fn bitstring<'py>(
     }
 }
 
-/// The row as a Python int (padding masked; the empty row of zero bits is 0).
-fn row_int<'py>(py: Python<'py>, row: &[u8], num_bits: usize) -> PyResult<Bound<'py, PyAny>> {
+/// The row as a Python int (padding masked; the empty row of zero bits is 0). `from_bytes` is
+/// `int.from_bytes`, looked up once per call rather than once per key.
+fn row_int<'py>(
+    py: Python<'py>,
+    row: &[u8],
+    num_bits: usize,
+    from_bytes: &Bound<'py, PyAny>,
+    buf: &mut Vec<u8>,
+) -> PyResult<Bound<'py, PyAny>> {
     if num_bits <= 64 {
         return Ok(row_to_u64(row, num_bits).into_pyobject(py)?.into_any());
     }
-    let mut masked = row.to_vec();
-    masked[0] &= first_byte_mask(num_bits);
+    buf.clear();
+    buf.extend_from_slice(row);
+    buf[0] &= first_byte_mask(num_bits);
     if num_bits <= 128 {
-        let v = masked
-            .iter()
-            .fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
+        let v = buf.iter().fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
         return Ok(v.into_pyobject(py)?.into_any());
     }
-    py.get_type::<PyInt>()
-        .call_method1("from_bytes", (PyBytes::new(py, &masked), "big"))
+    from_bytes.call1((PyBytes::new(py, buf), intern!(py, "big")))
 }
 
 /// Histogram of every row of a packed array, plus its bytes in C order.
@@ -131,7 +137,11 @@ fn get_int_counts<'py>(
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     guard("get_int_counts", || {
-        counts_dict(py, &packed, num_bits, |row| row_int(py, row, num_bits))
+        let from_bytes = py.get_type::<PyInt>().getattr(intern!(py, "from_bytes"))?;
+        let mut buf = Vec::with_capacity(num_bytes(num_bits));
+        counts_dict(py, &packed, num_bits, |row| {
+            row_int(py, row, num_bits, &from_bytes, &mut buf)
+        })
     })
 }
 
