@@ -319,43 +319,6 @@ fn gather_short(src: &[u8], nb: usize, out: &mut [u8], onb: usize, f: impl Fn(u6
     }
 }
 
-/// Row `r` of `nb <= 8` bytes as an integer, as [`for_each_short_row`] reads it.
-#[inline]
-fn load_short(src: &[u8], r: usize, nb: usize) -> u64 {
-    let at = r * nb;
-    match src.get(at..at + 8) {
-        Some(w) => u64::from_be_bytes(w.try_into().unwrap_or([0; 8])) >> (8 * (8 - nb)),
-        None => src[at..at + nb]
-            .iter()
-            .fold(0u64, |v, &b| (v << 8) | u64::from(b)),
-    }
-}
-
-/// Writes `value(r)` into row `r` of `out` (rows of `onb <= 8` bytes; the inverse of
-/// [`for_each_short_row`]), one loop per width so that each row is a fixed-size store.
-#[inline]
-fn fill_short_rows(out: &mut [u8], onb: usize, mut value: impl FnMut(usize) -> u64) {
-    debug_assert!((1..=8).contains(&onb));
-    macro_rules! rows_of {
-        ($n:literal) => {
-            for (r, o) in out.chunks_exact_mut($n).enumerate() {
-                o.copy_from_slice(&value(r).to_be_bytes()[8 - $n..]);
-            }
-        };
-    }
-    // One loop per width, so each row is a fixed-size store.
-    match onb {
-        1 => rows_of!(1),
-        2 => rows_of!(2),
-        3 => rows_of!(3),
-        4 => rows_of!(4),
-        5 => rows_of!(5),
-        6 => rows_of!(6),
-        7 => rows_of!(7),
-        _ => rows_of!(8),
-    }
-}
-
 /// Bit gather: new bit `j` of every row is old bit `indices[j]` (order and repeats kept).
 /// `out` holds `rows * num_bytes(indices.len())` bytes.
 ///
@@ -555,17 +518,31 @@ pub fn postselect_rows(src: &[u8], mask: &[u8], want: &[u8]) -> Result<Vec<u8>> 
         let (m, w) = (be_value(mask), be_value(want));
         let mut count = 0usize;
         for_each_short_row(src, nb, |_, v| count += usize::from(v & m == w));
-        // Branch-free: every row is written at the next slot, which only advances on a match
-        // (one spare slot for the writes after the last match).
-        let mut hits: Vec<usize> = alloc::with_capacity(count + 1)?;
-        hits.resize(count + 1, 0);
+        // Branch-free: every row is copied to the next free slot, which only advances on a
+        // match (one spare slot takes the copies after the last match; truncated below).
+        let mut out = alloc::zeroed(alloc::checked_size(count + 1, nb, "postselect")?)?;
         let mut k = 0usize;
-        for_each_short_row(src, nb, |r, v| {
-            hits[k.min(count)] = r;
-            k += usize::from(v & m == w);
-        });
-        let mut out = alloc::zeroed(alloc::checked_size(count, nb, "postselect")?)?;
-        fill_short_rows(&mut out, nb, |k| load_short(src, hits[k], nb));
+        macro_rules! select {
+            ($n:literal) => {
+                for row in src.chunks_exact($n) {
+                    let mut b = [0u8; 8];
+                    b[8 - $n..].copy_from_slice(row);
+                    out[k * $n..(k + 1) * $n].copy_from_slice(row);
+                    k += usize::from(u64::from_be_bytes(b) & m == w);
+                }
+            };
+        }
+        match nb {
+            1 => select!(1),
+            2 => select!(2),
+            3 => select!(3),
+            4 => select!(4),
+            5 => select!(5),
+            6 => select!(6),
+            7 => select!(7),
+            _ => select!(8),
+        }
+        out.truncate(count * nb);
         return Ok(out);
     }
     let kept = src.chunks_exact(nb).filter(|r| keep(r)).count();
