@@ -11,44 +11,17 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use shotpack_core::counts::{count_empty_rows, count_rows, Histogram};
-use shotpack_core::layout::{first_byte_mask, num_bytes, row_to_u64};
+use shotpack_core::layout::{self, first_byte_mask, num_bytes, row_to_u64};
 use shotpack_core::Error;
 
-use crate::errors::{to_py, IntoPyResult};
-use crate::pack::{c_order, lead_rows, packed_shape};
+use crate::arrays::{c_order, lead_rows, packed_shape};
+use crate::errors::{guard, to_py, IntoPyResult};
 
-/// Eight characters for every byte value, most significant bit first.
-const BYTE_CHARS: [[u8; 8]; 256] = {
-    let mut t = [[b'0'; 8]; 256];
-    let mut v = 0;
-    while v < 256 {
-        let mut i = 0;
-        while i < 8 {
-            if (v >> (7 - i)) & 1 == 1 {
-                t[v][i] = b'1';
-            }
-            i += 1;
-        }
-        v += 1;
-    }
-    t
-};
-
-/// The row as a bitstring of `num_bits` characters (bit 0 rightmost, padding dropped).
+/// The row as a bitstring of `num_bits` characters in `buf` (core's one bitstring writer).
 fn write_bitstring(row: &[u8], num_bits: usize, buf: &mut Vec<u8>) {
     buf.clear();
-    if let Some((&head, tail)) = row.split_first() {
-        let keep = match num_bits % 8 {
-            0 => 8,
-            r => r,
-        };
-        buf.extend_from_slice(
-            &BYTE_CHARS[usize::from(head & first_byte_mask(num_bits))][8 - keep..],
-        );
-        for &b in tail {
-            buf.extend_from_slice(&BYTE_CHARS[usize::from(b)]);
-        }
-    }
+    buf.resize(num_bits, b'0');
+    layout::write_bitstring(row, num_bits, buf);
 }
 
 /// A new ASCII `str` holding the row's bitstring.
@@ -97,13 +70,16 @@ fn row_int<'py>(py: Python<'py>, row: &[u8], num_bits: usize) -> PyResult<Bound<
 /// Histogram of every row of a packed array, plus its bytes in C order.
 fn histogram<'a>(
     py: Python<'_>,
-    view: &'a numpy::ndarray::ArrayViewD<'_, u8>,
+    view: &numpy::ndarray::ArrayViewD<'a, u8>,
     rows: usize,
     num_bits: usize,
     want_ids: bool,
 ) -> PyResult<(Cow<'a, [u8]>, Histogram)> {
     if num_bytes(num_bits) == 0 {
-        return Ok((Cow::Borrowed(&[]), count_empty_rows(rows, want_ids)));
+        return Ok((
+            Cow::Borrowed(&[]),
+            count_empty_rows(rows, want_ids).into_py_result()?,
+        ));
     }
     let (data, h) = py.detach(|| {
         let data = c_order(view);
@@ -139,9 +115,11 @@ fn get_counts<'py>(
     packed: PyReadonlyArrayDyn<'py, u8>,
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let mut buf = Vec::with_capacity(num_bits);
-    counts_dict(py, &packed, num_bits, |row| {
-        bitstring(py, row, num_bits, &mut buf)
+    guard("get_counts", || {
+        let mut buf = Vec::with_capacity(num_bits);
+        counts_dict(py, &packed, num_bits, |row| {
+            bitstring(py, row, num_bits, &mut buf)
+        })
     })
 }
 
@@ -152,7 +130,9 @@ fn get_int_counts<'py>(
     packed: PyReadonlyArrayDyn<'py, u8>,
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    counts_dict(py, &packed, num_bits, |row| row_int(py, row, num_bits))
+    guard("get_int_counts", || {
+        counts_dict(py, &packed, num_bits, |row| row_int(py, row, num_bits))
+    })
 }
 
 /// One bitstring per row, in C order. Equal outcomes share one (immutable) str object.
@@ -162,18 +142,20 @@ fn get_bitstrings<'py>(
     packed: PyReadonlyArrayDyn<'py, u8>,
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyList>> {
-    let shape = packed_shape(&packed, num_bits)?;
-    let view = packed.as_array();
-    let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, true)?;
-    let nb = num_bytes(num_bits);
-    let mut buf = Vec::with_capacity(num_bits);
-    let strings = h
-        .first_rows
-        .iter()
-        .map(|&r| bitstring(py, &data[r * nb..(r + 1) * nb], num_bits, &mut buf))
-        .collect::<PyResult<Vec<_>>>()?;
-    let ids = h.ids.unwrap_or_default();
-    PyList::new(py, ids.iter().map(|&i| &strings[i as usize]))
+    guard("get_bitstrings", || {
+        let shape = packed_shape(&packed, num_bits)?;
+        let view = packed.as_array();
+        let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, true)?;
+        let nb = num_bytes(num_bits);
+        let mut buf = Vec::with_capacity(num_bits);
+        let strings = h
+            .first_rows
+            .iter()
+            .map(|&r| bitstring(py, &data[r * nb..(r + 1) * nb], num_bits, &mut buf))
+            .collect::<PyResult<Vec<_>>>()?;
+        let ids = h.ids.unwrap_or_default();
+        PyList::new(py, ids.iter().map(|&i| &strings[i as usize]))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -181,22 +163,4 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_int_counts, m)?)?;
     m.add_function(wrap_pyfunction!(get_bitstrings, m)?)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bitstrings_drop_padding_and_put_bit_zero_last() {
-        let mut buf = Vec::new();
-        write_bitstring(&[0xff, 0x01], 9, &mut buf);
-        assert_eq!(buf, b"100000001");
-        write_bitstring(&[0x05], 3, &mut buf);
-        assert_eq!(buf, b"101");
-        write_bitstring(&[0x80, 0x00], 16, &mut buf);
-        assert_eq!(buf, b"1000000000000000");
-        write_bitstring(&[], 0, &mut buf);
-        assert!(buf.is_empty());
-    }
 }

@@ -4,31 +4,20 @@
 //! Arguments are flat NumPy tables built by `shotpack.expectation` / `shotpack.estimator`; each
 //! call extracts them with the GIL, computes with it released, and returns fresh float64 arrays.
 
-use std::borrow::Cow;
-
 use numpy::{
     PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
-use shotpack_core::expval::{self, Group, Part, Rows, Sums, Term};
+use shotpack_core::expval::{self, Group, PartTables, Rows, Sums, Term};
 use shotpack_core::{grouping, Error};
 
-use crate::errors::{to_py, IntoPyResult};
+use crate::arrays::elements;
+use crate::errors::{guard, to_py, IntoPyResult};
 use crate::threads;
-
-/// The array's elements in C order, borrowed when contiguous.
-fn contiguous<'a, T: numpy::Element + Copy, D: numpy::ndarray::Dimension>(
-    a: &'a numpy::PyReadonlyArray<'_, T, D>,
-) -> Cow<'a, [T]> {
-    match a.as_slice() {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(a.as_array().iter().copied().collect()),
-    }
-}
 
 /// Non-negative int64 indices as `usize`, naming the table in errors.
 fn indices(a: &PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Vec<usize>> {
-    contiguous(a)
+    elements(a)
         .iter()
         .enumerate()
         .map(|(i, &x)| {
@@ -52,9 +41,9 @@ fn terms(
         ));
     }
     expval::terms_from_masks(
-        &contiguous(z),
-        &contiguous(p),
-        &contiguous(v),
+        &elements(z),
+        &elements(p),
+        &elements(v),
         num_terms,
         num_bits,
     )
@@ -80,27 +69,29 @@ fn expectation_values<'py>(
     out_cell: PyReadonlyArray1<'py, i64>,
     out_obs: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let data = contiguous(&data);
-    let terms = terms(&z, &p, &v, num_bits).into_py_result()?;
-    let ptr = indices(&obs_ptr, "obs_ptr")?;
-    let idx = indices(&obs_terms, "obs_terms")?;
-    let coeffs = contiguous(&obs_coeffs);
-    let out_cell = indices(&out_cell, "out_cell")?;
-    let out_obs = indices(&out_obs, "out_obs")?;
-    threads::init_pool();
-    let out = py
-        .detach(|| {
-            let sums = Sums {
-                ptr: &ptr,
-                terms: &idx,
-                coeffs: &coeffs,
-            };
-            expval::expectation_values(
-                &data, num_cells, num_shots, num_bits, &terms, sums, &out_cell, &out_obs,
-            )
-        })
-        .into_py_result()?;
-    Ok(PyArray1::from_vec(py, out))
+    guard("expectation_values", || {
+        let data = elements(&data);
+        let terms = terms(&z, &p, &v, num_bits).into_py_result()?;
+        let ptr = indices(&obs_ptr, "obs_ptr")?;
+        let idx = indices(&obs_terms, "obs_terms")?;
+        let coeffs = elements(&obs_coeffs);
+        let out_cell = indices(&out_cell, "out_cell")?;
+        let out_obs = indices(&out_obs, "out_obs")?;
+        threads::init_pool();
+        let out = py
+            .detach(|| {
+                let sums = Sums {
+                    ptr: &ptr,
+                    terms: &idx,
+                    coeffs: &coeffs,
+                };
+                expval::expectation_values(
+                    &data, num_cells, num_shots, num_bits, &terms, sums, &out_cell, &out_obs,
+                )
+            })
+            .into_py_result()?;
+        Ok(PyArray1::from_vec(py, out))
+    })
 }
 
 /// One group's inputs: packed rows `(num_rand, shots, nbytes)` (rows are all axes but the last),
@@ -137,72 +128,67 @@ fn estimator_moments<'py>(
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<f64>>,
 )> {
-    let mut datas = Vec::with_capacity(groups.len());
-    let mut flips = Vec::with_capacity(groups.len());
-    let mut group_terms = Vec::with_capacity(groups.len());
-    let mut shapes = Vec::with_capacity(groups.len());
-    for (i, (data, num_rand, num_bits, flip, z, p, v)) in groups.iter().enumerate() {
-        // Rows: every axis but the last (bytes) of the data array.
-        let shape = data.shape();
-        let num_rows: usize = shape[..shape.len().saturating_sub(1)].iter().product();
-        datas.push((contiguous(data), num_rows));
-        flips.push(flip.as_ref().map(contiguous));
-        group_terms.push(
-            terms(z, p, v, *num_bits)
-                .map_err(|e| e.within(format_args!("group {i}")))
-                .into_py_result()?,
-        );
-        shapes.push((*num_rand, *num_bits));
-    }
-    let pg = indices(&part_group, "part_group")?;
-    let pc = indices(&part_cell, "part_cell")?;
-    let ptr = indices(&part_ptr, "part_ptr")?;
-    let pt = indices(&part_terms, "part_terms")?;
-    let coeffs = contiguous(&part_coeffs);
-    let offsets = contiguous(&offsets);
-    if pg.len() != pc.len()
-        || ptr.len() != pg.len() + 1
-        || ptr.first() != Some(&0)
-        || ptr.windows(2).any(|w| w[0] > w[1])
-        || ptr.last() != Some(&pt.len())
-        || pt.len() != coeffs.len()
-    {
-        return Err(to_py(Error::Value("inconsistent part tables".into())));
-    }
-    let parts: Vec<Part> = (0..pg.len())
-        .map(|i| Part {
-            group: pg[i],
-            cell: pc[i],
-            entries: (ptr[i]..ptr[i + 1]).map(|j| (pt[j], coeffs[j])).collect(),
-        })
-        .collect();
-    let mut core_groups = Vec::with_capacity(groups.len());
-    for (i, ((((data, num_rows), flip), terms), (num_rand, num_bits))) in datas
-        .iter()
-        .zip(&flips)
-        .zip(group_terms)
-        .zip(shapes)
-        .enumerate()
-    {
-        let rows = Rows::new(data, *num_rows, num_bits)
-            .map_err(|e| e.within(format_args!("group {i}")))
-            .into_py_result()?;
-        core_groups.push(Group {
-            rows,
-            num_rand,
-            flips: flip.as_deref(),
-            terms,
-        });
-    }
-    threads::init_pool();
-    let est = py
-        .detach(|| expval::estimate(&core_groups, &parts, offsets.len(), &offsets))
+    guard("estimator_moments", || {
+        let mut datas = Vec::with_capacity(groups.len());
+        let mut flips = Vec::with_capacity(groups.len());
+        let mut group_terms = Vec::with_capacity(groups.len());
+        let mut shapes = Vec::with_capacity(groups.len());
+        for (i, (data, num_rand, num_bits, flip, z, p, v)) in groups.iter().enumerate() {
+            // Rows: every axis but the last (bytes) of the data array.
+            let shape = data.shape();
+            let num_rows: usize = shape[..shape.len().saturating_sub(1)].iter().product();
+            datas.push((elements(data), num_rows));
+            flips.push(flip.as_ref().map(elements));
+            group_terms.push(
+                terms(z, p, v, *num_bits)
+                    .map_err(|e| e.within(format_args!("group {i}")))
+                    .into_py_result()?,
+            );
+            shapes.push((*num_rand, *num_bits));
+        }
+        let pg = indices(&part_group, "part_group")?;
+        let pc = indices(&part_cell, "part_cell")?;
+        let ptr = indices(&part_ptr, "part_ptr")?;
+        let pt = indices(&part_terms, "part_terms")?;
+        let coeffs = elements(&part_coeffs);
+        let offsets = elements(&offsets);
+        let parts = PartTables {
+            group: &pg,
+            cell: &pc,
+            ptr: &ptr,
+            terms: &pt,
+            coeffs: &coeffs,
+        }
+        .parts()
         .into_py_result()?;
-    Ok((
-        PyArray1::from_vec(py, est.evs),
-        PyArray1::from_vec(py, est.stds),
-        PyArray1::from_vec(py, est.ensemble_standard_error),
-    ))
+        let mut core_groups = Vec::with_capacity(groups.len());
+        for (i, ((((data, num_rows), flip), terms), (num_rand, num_bits))) in datas
+            .iter()
+            .zip(&flips)
+            .zip(group_terms)
+            .zip(shapes)
+            .enumerate()
+        {
+            let rows = Rows::new(data, *num_rows, num_bits)
+                .map_err(|e| e.within(format_args!("group {i}")))
+                .into_py_result()?;
+            core_groups.push(Group {
+                rows,
+                num_rand,
+                flips: flip.as_deref(),
+                terms,
+            });
+        }
+        threads::init_pool();
+        let est = py
+            .detach(|| expval::estimate(&core_groups, &parts, offsets.len(), &offsets))
+            .into_py_result()?;
+        Ok((
+            PyArray1::from_vec(py, est.evs),
+            PyArray1::from_vec(py, est.stds),
+            PyArray1::from_vec(py, est.ensemble_standard_error),
+        ))
+    })
 }
 
 /// Greedy largest-first qubit-wise commuting groups, separately within each segment
@@ -215,22 +201,24 @@ fn group_qubitwise<'py>(
     z: PyReadonlyArray2<'py, u64>,
     ptr: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    if z.shape() != x.shape() {
-        return Err(to_py(Error::Value(
-            "x and z masks must have the same shape".into(),
-        )));
-    }
-    let words = x.shape()[1];
-    let (xs, zs) = (contiguous(&x), contiguous(&z));
-    let ptr = indices(&ptr, "ptr")?;
-    let groups = py
-        .detach(|| grouping::group_segments(&xs, &zs, words, &ptr))
-        .into_py_result()?;
-    // Group indices are below the number of terms, which fits in i64.
-    Ok(PyArray1::from_vec(
-        py,
-        groups.into_iter().map(|g| g as i64).collect(),
-    ))
+    guard("group_qubitwise", || {
+        if z.shape() != x.shape() {
+            return Err(to_py(Error::Value(
+                "x and z masks must have the same shape".into(),
+            )));
+        }
+        let words = x.shape()[1];
+        let (xs, zs) = (elements(&x), elements(&z));
+        let ptr = indices(&ptr, "ptr")?;
+        let groups = py
+            .detach(|| grouping::group_segments(&xs, &zs, words, &ptr))
+            .into_py_result()?;
+        // Group indices are below the number of terms, which fits in i64.
+        Ok(PyArray1::from_vec(
+            py,
+            groups.into_iter().map(|g| g as i64).collect(),
+        ))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -10,10 +10,11 @@ use shotpack_core::layout::num_bytes;
 use shotpack_core::memory::{self, RegisterRows};
 use shotpack_core::Error;
 
-use crate::errors::{to_py, IntoPyResult};
+use crate::arrays::elements;
+use crate::errors::{guard, to_py, IntoPyResult};
 use crate::threads;
 
-/// Borrowed (or, for non-contiguous input, copied) packed rows of each register, checked
+/// Borrowed (or, for non-elements input, copied) packed rows of each register, checked
 /// against `shots` and the register's bit count.
 fn register_bytes<'a>(
     regs: &'a [(PyReadonlyArray2<'_, u8>, usize)],
@@ -31,10 +32,7 @@ fn register_bytes<'a>(
                     shape[0], shape[1], want.0, want.1
                 ))));
             }
-            Ok(match arr.as_slice() {
-                Ok(s) => Cow::Borrowed(s),
-                Err(_) => Cow::Owned(arr.as_array().iter().copied().collect()),
-            })
+            Ok(elements(arr))
         })
         .collect()
 }
@@ -71,25 +69,27 @@ fn qiskit_memory<'py>(
     registers: Vec<(PyReadonlyArray2<'py, u8>, usize)>,
     shots: usize,
 ) -> PyResult<Bound<'py, PyList>> {
-    if registers.is_empty() {
-        return Ok(PyList::empty(py));
-    }
-    threads::init_pool();
-    let bytes = register_bytes(&registers, shots)?;
-    let regs = rows(&bytes, &registers);
-    let width = memory::line_width(&regs);
-    let buf = py
-        .detach(|| memory::format_memory(&regs, shots))
-        .into_py_result()?;
-    if width == 0 {
-        let empty = PyString::new(py, "");
-        return PyList::new(py, std::iter::repeat_n(empty, shots));
-    }
-    let strings = buf
-        .chunks(width)
-        .map(|line| line_str(line).map(|s| PyString::new(py, s)))
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, strings)
+    guard("qiskit_memory", || {
+        if registers.is_empty() {
+            return Ok(PyList::empty(py));
+        }
+        threads::init_pool();
+        let bytes = register_bytes(&registers, shots)?;
+        let regs = rows(&bytes, &registers);
+        let width = memory::line_width(&regs);
+        let buf = py
+            .detach(|| memory::format_memory(&regs, shots))
+            .into_py_result()?;
+        if width == 0 {
+            let empty = PyString::new(py, "");
+            return PyList::new(py, std::iter::repeat_n(empty, shots));
+        }
+        let strings = buf
+            .chunks(width)
+            .map(|line| line_str(line).map(|s| PyString::new(py, s)))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, strings)
+    })
 }
 
 /// Qiskit counts: distinct memory strings (see `qiskit_memory`) in first-occurrence order, with
@@ -101,25 +101,27 @@ fn qiskit_counts<'py>(
     registers: Vec<(PyReadonlyArray2<'py, u8>, usize)>,
     shots: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let out = PyDict::new(py);
-    if registers.is_empty() {
-        return Ok(out);
-    }
-    let bytes = register_bytes(&registers, shots)?;
-    let regs = rows(&bytes, &registers);
-    let mc = py
-        .detach(|| memory::format_counts(&regs, shots))
-        .into_py_result()?;
-    if mc.width == 0 {
-        if let Some(&c) = mc.counts.first() {
-            out.set_item("", c)?;
+    guard("qiskit_counts", || {
+        let out = PyDict::new(py);
+        if registers.is_empty() {
+            return Ok(out);
         }
-        return Ok(out);
-    }
-    for (line, &c) in mc.strings.chunks(mc.width).zip(&mc.counts) {
-        out.set_item(line_str(line)?, c)?;
-    }
-    Ok(out)
+        let bytes = register_bytes(&registers, shots)?;
+        let regs = rows(&bytes, &registers);
+        let mc = py
+            .detach(|| memory::format_counts(&regs, shots))
+            .into_py_result()?;
+        if mc.width == 0 {
+            if let Some(&c) = mc.counts.first() {
+                out.set_item("", c)?;
+            }
+            return Ok(out);
+        }
+        for (line, &c) in mc.strings.chunks(mc.width).zip(&mc.counts) {
+            out.set_item(line_str(line)?, c)?;
+        }
+        Ok(out)
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

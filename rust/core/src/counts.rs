@@ -6,6 +6,7 @@
 //! the same answer: the distinct outcomes in the order they first appear, their counts, and
 //! optionally, for every row, which distinct outcome it is.
 
+use crate::alloc;
 use crate::error::{Error, Result};
 use crate::layout::{first_byte_mask, num_bytes, row_to_u64};
 use std::collections::HashMap;
@@ -61,7 +62,11 @@ pub fn count_rows(data: &[u8], num_bits: usize, want_ids: bool) -> Result<Histog
         return Err(Error::Value(format!("too many shots for one call: {rows}")));
     }
     let mut h = Histogram {
-        ids: want_ids.then(|| Vec::with_capacity(rows)),
+        ids: if want_ids {
+            Some(alloc::with_capacity(rows)?)
+        } else {
+            None
+        },
         ..Histogram::default()
     };
     if num_bits <= 64 && use_dense(num_bits, rows) {
@@ -75,18 +80,28 @@ pub fn count_rows(data: &[u8], num_bits: usize, want_ids: bool) -> Result<Histog
 }
 
 /// Histogram of `rows` rows of zero bits: one outcome (the empty string) when there are rows.
-pub fn count_empty_rows(rows: usize, want_ids: bool) -> Histogram {
+///
+/// # Errors
+/// [`Error::Alloc`] when the per-row ids cannot be allocated.
+pub fn count_empty_rows(rows: usize, want_ids: bool) -> Result<Histogram> {
     if rows == 0 {
-        return Histogram {
+        return Ok(Histogram {
             ids: want_ids.then(Vec::new),
             ..Histogram::default()
-        };
+        });
     }
-    Histogram {
+    let ids = if want_ids {
+        let mut ids = alloc::with_capacity(rows)?;
+        ids.resize(rows, 0);
+        Some(ids)
+    } else {
+        None
+    };
+    Ok(Histogram {
         first_rows: vec![0],
         counts: vec![rows as u64],
-        ids: want_ids.then(|| vec![0; rows]),
-    }
+        ids,
+    })
 }
 
 /// Records one row whose outcome has slot `slot` (0 = not seen yet, else id + 1).
@@ -133,7 +148,7 @@ fn count_hashed_bytes(data: &[u8], nb: usize, num_bits: usize, h: &mut Histogram
 }
 
 /// A small, fast hasher for outcome keys (these are measurement data, not attacker-chosen
-/// strings, so SipHash's DoS resistance buys nothing here while costing a lot per shot).
+/// strings, so `SipHash`'s `DoS` resistance buys nothing here while costing a lot per shot).
 #[derive(Default, Clone, Copy)]
 struct Mix(u64);
 
@@ -210,14 +225,13 @@ mod tests {
         let (mut first, mut counts, mut ids) = (Vec::new(), Vec::new(), Vec::new());
         for (i, r) in rows.iter().enumerate() {
             let k = key(r);
-            let id = match keys.iter().position(|x| *x == k) {
-                Some(p) => p,
-                None => {
-                    keys.push(k);
-                    first.push(i);
-                    counts.push(0);
-                    keys.len() - 1
-                }
+            let id = if let Some(p) = keys.iter().position(|x| *x == k) {
+                p
+            } else {
+                keys.push(k);
+                first.push(i);
+                counts.push(0);
+                keys.len() - 1
             };
             counts[id] += 1;
             ids.push(id as u32);
@@ -277,12 +291,12 @@ mod tests {
 
     #[test]
     fn zero_bits_and_bad_lengths() {
-        let h = count_empty_rows(3, true);
+        let h = count_empty_rows(3, true).unwrap();
         assert_eq!(
             (h.first_rows, h.counts, h.ids),
             (vec![0], vec![3], Some(vec![0, 0, 0]))
         );
-        assert_eq!(count_empty_rows(0, false), Histogram::default());
+        assert_eq!(count_empty_rows(0, false).unwrap(), Histogram::default());
         assert!(count_rows(&[0, 0, 0], 9, false).is_err());
     }
 }

@@ -8,25 +8,23 @@ use thiserror::Error;
 /// Result alias used across the core crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in shotpack-core (and in the binding layer's checks of Python
-/// arguments, which report through the same variants).
+/// Everything that can go wrong in shotpack-core. Python-only failures (an object of the wrong
+/// type, a Python value that is not a bit) belong to the binding's own error type.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Error {
-    /// A value that should be a bit (0 or 1) was something else.
-    #[error("{location}: expected 0 or 1, got {value}")]
-    NotABit { location: String, value: String },
     /// Rows of one array have different lengths, or arrays that must agree in shape do not.
     #[error("{}", located(location, message))]
     Shape { location: String, message: String },
-    /// A value of the wrong type (maps to Python `TypeError`). An empty `location` means the
-    /// message stands alone (see [`Error::wrong_type`]).
-    #[error("{}", located(location, message))]
-    Type { location: String, message: String },
     /// Malformed or truncated JSON, with the byte offset where it went wrong.
-    #[error("invalid measurements JSON at byte {offset}{context}: {message}")]
+    #[error(
+        "invalid measurements JSON at byte {offset}{}: {message}",
+        in_parens(location)
+    )]
     Json {
         offset: usize,
-        context: String,
+        /// Circuit, key, shot and qubit, those that are known at `offset` (boxed: errors are
+        /// rare, and a small `Result` keeps the hot paths' return values in registers).
+        location: Box<Location>,
         message: String,
     },
     /// Any other invalid value (maps to Python `ValueError`).
@@ -39,6 +37,117 @@ pub enum Error {
     /// `MemoryError`).
     #[error("{0}")]
     Alloc(String),
+    /// An output larger than the cap its input allows (maps to Python `ValueError`): see
+    /// [`crate::json::output_cap`].
+    #[error(
+        "the output would take {needed} bytes, more than the cap of {cap} bytes for {body} \
+         bytes of input ({factor} x the input, at least {floor} bytes)",
+        factor = crate::json::OUTPUT_CAP_FACTOR,
+        floor = crate::json::OUTPUT_CAP_FLOOR
+    )]
+    TooLarge {
+        needed: usize,
+        cap: usize,
+        body: usize,
+    },
+}
+
+/// Where a problem is: any of circuit, key, position along the outer axes, shot and qubit.
+/// Displays as `circuit 0, key "m", position (1, 2), shot 3, qubit 4` (the parts present).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    pub circuit: Option<usize>,
+    /// The key, already quoted for display (see [`Location::quote_key`]).
+    pub key: Option<String>,
+    /// Index along the axes before the shot axis (empty for one-position input).
+    pub position: Vec<usize>,
+    pub shot: Option<usize>,
+    pub qubit: Option<usize>,
+}
+
+impl Location {
+    /// Row `row` (C order) of an array whose axes before the bits are `outer` (the last of
+    /// them the shots), and optionally one of its qubits.
+    #[must_use]
+    pub fn of_row(outer: &[usize], row: usize, qubit: Option<usize>) -> Self {
+        let mut idx = Vec::with_capacity(outer.len());
+        let mut r = row;
+        for &n in outer.iter().rev() {
+            idx.push(r % n.max(1));
+            r /= n.max(1);
+        }
+        idx.reverse();
+        let shot = idx.pop().unwrap_or(0);
+        Location {
+            position: idx,
+            shot: Some(shot),
+            qubit,
+            ..Location::default()
+        }
+    }
+
+    /// A key for messages: quoted, escaped, and cut short if very long.
+    #[must_use]
+    pub fn quote_key(key: &str) -> String {
+        const MAX: usize = 80;
+        if key.chars().count() <= MAX {
+            format!("{key:?}")
+        } else {
+            let head: String = key.chars().take(MAX).collect();
+            format!("{head:?}...")
+        }
+    }
+
+    /// Whether no part is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.circuit.is_none()
+            && self.key.is_none()
+            && self.position.is_empty()
+            && self.shot.is_none()
+            && self.qubit.is_none()
+    }
+}
+
+impl Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut sep = "";
+        let mut part = |f: &mut std::fmt::Formatter<'_>, text: std::fmt::Arguments<'_>| {
+            let r = write!(f, "{sep}{text}");
+            sep = ", ";
+            r
+        };
+        if let Some(c) = self.circuit {
+            part(f, format_args!("circuit {c}"))?;
+        }
+        if let Some(k) = &self.key {
+            part(f, format_args!("key {k}"))?;
+        }
+        match self.position.as_slice() {
+            [] => {}
+            [i] => part(f, format_args!("position ({i},)"))?,
+            idx => {
+                let parts: Vec<String> = idx.iter().map(ToString::to_string).collect();
+                part(f, format_args!("position ({})", parts.join(", ")))?;
+            }
+        }
+        if let Some(s) = self.shot {
+            part(f, format_args!("shot {s}"))?;
+        }
+        if let Some(q) = self.qubit {
+            part(f, format_args!("qubit {q}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// " (location)", or nothing when the location is empty.
+fn in_parens(location: &Location) -> String {
+    if location.is_empty() {
+        String::new()
+    } else {
+        format!(" ({location})")
+    }
 }
 
 /// "location: message", or the message alone when there is no location.
@@ -51,33 +160,13 @@ fn located(location: &str, message: &str) -> String {
 }
 
 impl Error {
-    /// A [`Error::Type`] whose message already says everything (no separate location).
-    pub fn wrong_type(message: impl Into<String>) -> Self {
-        Error::Type {
-            location: String::new(),
-            message: message.into(),
-        }
-    }
-
     /// The same error, placed inside `outer` (for example "group 3"): the text gains an
     /// `"{outer}: "` prefix and the variant, hence the Python exception type, is kept.
     #[must_use]
     pub fn within(self, outer: impl Display) -> Self {
         let prefix = |s: String| format!("{outer}: {s}");
         match self {
-            Error::NotABit { location, value } => Error::NotABit {
-                location: prefix(location),
-                value,
-            },
             Error::Shape { location, message } => Error::Shape {
-                location: if location.is_empty() {
-                    outer.to_string()
-                } else {
-                    prefix(location)
-                },
-                message,
-            },
-            Error::Type { location, message } => Error::Type {
                 location: if location.is_empty() {
                     outer.to_string()
                 } else {
@@ -88,101 +177,20 @@ impl Error {
             // The JSON text keeps its fixed opening; the outer place goes before the message.
             Error::Json {
                 offset,
-                context,
+                location,
                 message,
             } => Error::Json {
                 offset,
-                context,
+                location,
                 message: prefix(message),
             },
             Error::Value(m) => Error::Value(prefix(m)),
             Error::Index(m) => Error::Index(prefix(m)),
             Error::Alloc(m) => Error::Alloc(prefix(m)),
+            e @ Error::TooLarge { .. } => e,
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn located_variants_join_location_and_message() {
-        let e = Error::Type {
-            location: "shot 2, qubit 1".into(),
-            message: "expected an int 0 or 1, got str".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "shot 2, qubit 1: expected an int 0 or 1, got str"
-        );
-        let e = Error::Shape {
-            location: "shot 4".into(),
-            message: "expected 3 qubit values like shot 0, got 2".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "shot 4: expected 3 qubit values like shot 0, got 2"
-        );
-    }
-
-    #[test]
-    fn wrong_type_has_no_location_prefix() {
-        let e = Error::wrong_type("cannot read bits from an array of dtype complex128");
-        assert_eq!(
-            e.to_string(),
-            "cannot read bits from an array of dtype complex128"
-        );
-        assert!(matches!(e, Error::Type { .. }));
-    }
-
-    #[test]
-    fn alloc_shows_its_message() {
-        assert_eq!(
-            Error::Alloc("too many shots".into()).to_string(),
-            "too many shots"
-        );
-    }
-
-    #[test]
-    fn within_prefixes_the_text_and_keeps_the_variant() {
-        let cases = [
-            Error::Value("x".into()),
-            Error::Index("x".into()),
-            Error::Alloc("x".into()),
-            Error::wrong_type("x"),
-            Error::Type {
-                location: "term 1".into(),
-                message: "x".into(),
-            },
-            Error::Shape {
-                location: "term 1".into(),
-                message: "x".into(),
-            },
-            Error::NotABit {
-                location: "shot 0".into(),
-                value: "'a'".into(),
-            },
-        ];
-        for e in cases {
-            let text = e.to_string();
-            let inner = e.clone().within("group 3");
-            assert_eq!(inner.to_string(), format!("group 3: {text}"));
-            assert_eq!(
-                std::mem::discriminant(&inner),
-                std::mem::discriminant(&e),
-                "{e:?}"
-            );
-        }
-        let json = Error::Json {
-            offset: 7,
-            context: " (circuit 0)".into(),
-            message: "expected ','".into(),
-        }
-        .within("part 2");
-        assert_eq!(
-            json.to_string(),
-            "invalid measurements JSON at byte 7 (circuit 0): part 2: expected ','"
-        );
-    }
-}
+mod tests;

@@ -11,6 +11,9 @@ use crate::error::{Error, Result};
 ///
 /// `x` and `z` hold `num_terms * words` little-endian words each (term `t` is
 /// `x[t * words..(t + 1) * words]`).
+///
+/// # Errors
+/// [`Error::Value`] when the masks do not hold `num_terms` rows of `words` words.
 pub fn group_qubitwise(x: &[u64], z: &[u64], num_terms: usize, words: usize) -> Result<Vec<usize>> {
     let size = num_terms
         .checked_mul(words)
@@ -50,14 +53,13 @@ pub fn group_qubitwise(x: &[u64], z: &[u64], num_terms: usize, words: usize) -> 
                 shared & ((ax ^ tx[w]) | (az ^ tz[w])) == 0
             })
         };
-        let g = match (0..num_groups).find(|&g| fits(g)) {
-            Some(g) => g,
-            None => {
-                gx.extend_from_slice(tx);
-                gz.extend_from_slice(tz);
-                num_groups += 1;
-                num_groups - 1
-            }
+        let g = if let Some(g) = (0..num_groups).find(|&g| fits(g)) {
+            g
+        } else {
+            gx.extend_from_slice(tx);
+            gz.extend_from_slice(tz);
+            num_groups += 1;
+            num_groups - 1
         };
         for w in 0..words {
             gx[g * words + w] |= tx[w];
@@ -70,6 +72,9 @@ pub fn group_qubitwise(x: &[u64], z: &[u64], num_terms: usize, words: usize) -> 
 
 /// [`group_qubitwise`] on each segment `ptr[i]..ptr[i + 1]` of the terms separately (terms of
 /// different parameter sets never share a circuit); group indices restart at 0 per segment.
+///
+/// # Errors
+/// [`Error::Value`] when the masks or the segment offsets are inconsistent.
 pub fn group_segments(x: &[u64], z: &[u64], words: usize, ptr: &[usize]) -> Result<Vec<usize>> {
     let num_terms = match x.len().checked_div(words) {
         Some(n) => n,
@@ -112,7 +117,7 @@ mod tests {
                     'Z' => zs |= 1 << q,
                     'Y' => {
                         xs |= 1 << q;
-                        zs |= 1 << q
+                        zs |= 1 << q;
                     }
                     _ => {}
                 }

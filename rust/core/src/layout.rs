@@ -6,18 +6,21 @@
 
 /// Number of bytes per shot for `num_bits` bits.
 #[inline]
+#[must_use]
 pub const fn num_bytes(num_bits: usize) -> usize {
     num_bits.div_ceil(8)
 }
 
 /// Byte index (within a row) and bit mask of bit `k` in a row of `nbytes` bytes.
 #[inline]
+#[must_use]
 pub const fn bit_position(nbytes: usize, k: usize) -> (usize, u8) {
     (nbytes - 1 - k / 8, 1u8 << (k % 8))
 }
 
 /// Mask of the meaningful bits of byte 0 (all ones when `num_bits` is a multiple of 8).
 #[inline]
+#[must_use]
 pub const fn first_byte_mask(num_bits: usize) -> u8 {
     match num_bits % 8 {
         0 => 0xff,
@@ -27,6 +30,7 @@ pub const fn first_byte_mask(num_bits: usize) -> u8 {
 
 /// Reads bit `k` of a row.
 #[inline]
+#[must_use]
 pub fn get_bit(row: &[u8], k: usize) -> bool {
     let (byte, mask) = bit_position(row.len(), k);
     row[byte] & mask != 0
@@ -42,6 +46,7 @@ pub fn set_bit(row: &mut [u8], k: usize) {
 /// The row as an integer (bit k of the result is bit k of the row), padding masked.
 /// Only meaningful for rows of at most 8 bytes.
 #[inline]
+#[must_use]
 pub fn row_to_u64(row: &[u8], num_bits: usize) -> u64 {
     debug_assert!(row.len() <= 8);
     let mut v = 0u64;
@@ -66,9 +71,57 @@ pub fn write_u64_row(v: u64, row: &mut [u8]) {
     }
 }
 
+/// `BYTE_CHARS[b]` is byte `b` written most significant bit first, as ASCII `'0'`/`'1'`.
+const BYTE_CHARS: [[u8; 8]; 256] = {
+    let mut t = [[b'0'; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if b & (1 << (7 - i)) != 0 {
+                t[b][i] = b'1';
+            }
+            i += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Writes a row as its Qiskit bitstring into `out` (exactly `num_bits` bytes of ASCII `'0'` /
+/// `'1'`): bit `num_bits - 1` first, bit 0 last, padding dropped. The one bitstring writer: counts
+/// keys, memory strings and test renderings all go through it, eight characters per byte from a
+/// table.
+#[inline]
+pub fn write_bitstring(row: &[u8], num_bits: usize, out: &mut [u8]) {
+    debug_assert_eq!(out.len(), num_bits);
+    let Some((&head, tail)) = row.split_first() else {
+        return;
+    };
+    let lead = num_bits - 8 * (row.len() - 1);
+    let first = &BYTE_CHARS[usize::from(head & first_byte_mask(num_bits))];
+    out[..lead].copy_from_slice(&first[8 - lead..]);
+    for (dst, &b) in out[lead..].chunks_exact_mut(8).zip(tail) {
+        dst.copy_from_slice(&BYTE_CHARS[usize::from(b)]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bitstrings_drop_padding_and_put_bit_zero_last() {
+        let text = |row: &[u8], n: usize| {
+            let mut out = vec![0u8; n];
+            write_bitstring(row, n, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(&[0xff, 0x01], 9), "100000001");
+        assert_eq!(text(&[0x05], 3), "101");
+        assert_eq!(text(&[0x80, 0x00], 16), "1000000000000000");
+        assert_eq!(text(&[], 0), "");
+    }
 
     #[test]
     fn sizes_and_masks() {

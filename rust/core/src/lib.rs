@@ -4,7 +4,21 @@
 //! `ceil(num_bits / 8)` bytes, big-endian across bytes, bit `k` at value `1 << (k % 8)` of byte
 //! `num_bytes - 1 - k / 8`.
 #![forbid(unsafe_code)]
+#![warn(clippy::pedantic)]
+// Why these pedantic lints are off for the whole crate:
+// - Truncating casts (`as u8`, `as u32`) are how bytes and lanes are taken out of wider words
+//   after a shift or mask; row indices stored as `u32` are checked against `u32::MAX` first.
+#![allow(clippy::cast_possible_truncation)]
+// - Shot counts and integer sums become `f64` for means and variances; they stay far below
+//   2^53 (nine quadrillion shots), where the conversion is exact.
+#![allow(clippy::cast_precision_loss)]
+// - `usize` -> `i64` only for counts and group indices bounded by slice lengths (< 2^63).
+#![allow(clippy::cast_possible_wrap)]
+// - The estimator's formulas use their paper's short names (`n`, `m2`, `a`, `b`, `na`, `nb`),
+//   which read better next to the formulas than longer ones would.
+#![allow(clippy::similar_names, clippy::many_single_char_names)]
 
+pub mod alloc;
 pub mod counts;
 pub mod error;
 pub mod expval;
@@ -15,4 +29,4 @@ pub mod memory;
 pub mod pack;
 pub mod registers;
 
-pub use error::{Error, Result};
+pub use error::{Error, Location, Result};

@@ -10,9 +10,10 @@
 //! table (eight characters per byte); counts are taken on packed rows (see [`crate::counts`]),
 //! and only the distinct outcomes are ever formatted.
 
+use crate::alloc;
 use crate::counts::count_rows;
 use crate::error::{Error, Result};
-use crate::layout::{first_byte_mask, num_bytes, row_to_u64};
+use crate::layout::{first_byte_mask, num_bytes, row_to_u64, write_bitstring};
 use rayon::prelude::*;
 
 /// One classical register: `rows * num_bytes(num_bits)` packed bytes.
@@ -26,23 +27,6 @@ pub struct RegisterRows<'a> {
 
 /// Above this many output bytes, lines are written in parallel.
 const PARALLEL_MIN_BYTES: usize = 1 << 18;
-
-/// `CHARS[b]` is byte `b` written most significant bit first, as ASCII `'0'`/`'1'`.
-const CHARS: [[u8; 8]; 256] = {
-    let mut t = [[b'0'; 8]; 256];
-    let mut b = 0;
-    while b < 256 {
-        let mut i = 0;
-        while i < 8 {
-            if b & (1 << (7 - i)) != 0 {
-                t[b][i] = b'1';
-            }
-            i += 1;
-        }
-        b += 1;
-    }
-    t
-};
 
 /// Checks that every register holds whole rows and that all have the same number of rows;
 /// returns that number. Registers of zero bits carry no rows, so `shots` says how many there
@@ -73,6 +57,7 @@ pub fn check(regs: &[RegisterRows<'_>], shots: usize) -> Result<usize> {
 }
 
 /// Characters in one memory string: all bits plus one space between registers.
+#[must_use]
 pub fn line_width(regs: &[RegisterRows<'_>]) -> usize {
     if regs.is_empty() {
         return 0;
@@ -93,15 +78,8 @@ fn write_line(regs: &[RegisterRows<'_>], shot: usize, out: &mut [u8]) {
             continue;
         }
         let row = &r.data[shot * nb..(shot + 1) * nb];
-        // Byte 0 holds the highest bits, only `lead` of them meaningful.
-        let lead = r.num_bits - 8 * (nb - 1);
-        let first = &CHARS[(row[0] & first_byte_mask(r.num_bits)) as usize];
-        out[pos..pos + lead].copy_from_slice(&first[8 - lead..]);
-        pos += lead;
-        for &b in &row[1..] {
-            out[pos..pos + 8].copy_from_slice(&CHARS[b as usize]);
-            pos += 8;
-        }
+        write_bitstring(row, r.num_bits, &mut out[pos..pos + r.num_bits]);
+        pos += r.num_bits;
     }
 }
 
@@ -115,7 +93,7 @@ pub fn format_memory(regs: &[RegisterRows<'_>], shots: usize) -> Result<Vec<u8>>
     let total = width
         .checked_mul(shots)
         .ok_or_else(|| Error::Value(format!("{shots} memory strings of {width} characters")))?;
-    let mut out = vec![0u8; total];
+    let mut out = alloc::zeroed(total)?;
     if width == 0 {
         return Ok(out);
     }
@@ -145,11 +123,11 @@ pub struct MemoryCounts {
 /// Joins the registers' rows into one row per shot that identifies the whole outcome: a true
 /// bit-level concatenation (register 0 lowest) when the registers fit in 64 bits together,
 /// otherwise the registers' padding-masked bytes side by side. Returns rows and bits per row.
-fn joint_rows(regs: &[RegisterRows<'_>], shots: usize) -> (Vec<u8>, usize) {
+fn joint_rows(regs: &[RegisterRows<'_>], shots: usize) -> Result<(Vec<u8>, usize)> {
     let total_bits: usize = regs.iter().map(|r| r.num_bits).sum();
     if total_bits <= 64 {
         let nb = num_bytes(total_bits);
-        let mut out = vec![0u8; shots * nb];
+        let mut out = alloc::zeroed(alloc::checked_size(shots, nb, "joint rows")?)?;
         for (s, row) in out.chunks_mut(nb.max(1)).enumerate().take(shots) {
             let mut v = 0u64;
             let mut shift = 0;
@@ -163,10 +141,10 @@ fn joint_rows(regs: &[RegisterRows<'_>], shots: usize) -> (Vec<u8>, usize) {
             let bytes = v.to_be_bytes();
             row.copy_from_slice(&bytes[8 - nb..]);
         }
-        (out, total_bits)
+        Ok((out, total_bits))
     } else {
         let key_bytes: usize = regs.iter().map(|r| num_bytes(r.num_bits)).sum();
-        let mut out = vec![0u8; shots * key_bytes];
+        let mut out = alloc::zeroed(alloc::checked_size(shots, key_bytes, "joint rows")?)?;
         for (s, row) in out.chunks_mut(key_bytes).enumerate() {
             let mut pos = 0;
             for r in regs {
@@ -179,7 +157,7 @@ fn joint_rows(regs: &[RegisterRows<'_>], shots: usize) -> (Vec<u8>, usize) {
                 pos += rb;
             }
         }
-        (out, key_bytes * 8)
+        Ok((out, key_bytes * 8))
     }
 }
 
@@ -196,14 +174,14 @@ pub fn format_counts(regs: &[RegisterRows<'_>], shots: usize) -> Result<MemoryCo
             ..MemoryCounts::default()
         });
     }
-    let (joint, bits) = joint_rows(regs, shots);
+    let (joint, bits) = joint_rows(regs, shots)?;
     let (first_rows, counts) = if bits == 0 {
         (vec![0], vec![shots as u64])
     } else {
         let h = count_rows(&joint, bits, false)?;
         (h.first_rows, h.counts)
     };
-    let mut strings = vec![0u8; first_rows.len() * width];
+    let mut strings = alloc::zeroed(alloc::checked_size(first_rows.len(), width, "counts keys")?)?;
     if width > 0 {
         for (line, &s) in strings.chunks_mut(width).zip(&first_rows) {
             write_line(regs, s, line);
@@ -252,8 +230,8 @@ mod tests {
 
     fn lcg(seed: &mut u64) -> u64 {
         *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         *seed >> 33
     }
 
@@ -301,7 +279,7 @@ mod tests {
                         (0..shots)
                             .map(|_| {
                                 (0..n)
-                                    .map(|_| lcg(&mut seed).is_multiple_of(3) as u8)
+                                    .map(|_| u8::from(lcg(&mut seed).is_multiple_of(3)))
                                     .collect()
                             })
                             .collect()

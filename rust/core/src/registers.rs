@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
+use crate::alloc;
 use crate::error::{Error, Result};
 use crate::layout;
 
@@ -28,6 +29,7 @@ pub struct RegisterKey<'a> {
 
 /// Parses `<creg>_<creg_len>_<creg_idx>_<clbit_idx>`; `None` when the key does not have that form
 /// (numbers are ASCII digits and must fit in a `usize`).
+#[must_use]
 pub fn parse_key(key: &str) -> Option<RegisterKey<'_>> {
     let mut fields = key.rsplitn(4, '_');
     let clbit_idx = parse_number(fields.next()?)?;
@@ -76,6 +78,9 @@ pub struct RegisterPlan {
 
 impl RegisterPlan {
     /// Bytes of the packed register array.
+    ///
+    /// # Errors
+    /// [`Error::Value`] when the size overflows `usize`.
     pub fn num_bytes_total(&self) -> Result<usize> {
         self.num_shots
             .checked_mul(layout::num_bytes(self.num_bits))
@@ -94,7 +99,10 @@ impl RegisterPlan {
 /// `<creg>_<creg_len>_<creg_idx>_<clbit_idx>`, a clbit index not below the register length, a key
 /// whose shots measure other than one qubit, two keys of one register index that disagree on the
 /// register's name or length or on the shot count, two keys for the same clbit, and two register
-/// indices sharing one name (they would collide as DataBin fields).
+/// indices sharing one name (they would collide as `DataBin` fields).
+///
+/// # Errors
+/// See above.
 pub fn plan(keys: &[KeyInfo<'_>]) -> Result<Vec<RegisterPlan>> {
     // creg_idx -> (plan, index of the first key seen for it)
     let mut regs: BTreeMap<usize, (RegisterPlan, usize)> = BTreeMap::new();
@@ -184,20 +192,14 @@ pub fn plan(keys: &[KeyInfo<'_>]) -> Result<Vec<RegisterPlan>> {
     Ok(out)
 }
 
-/// Zero-filled buffer of `n` bytes; an impossible size is an error, not an abort.
-pub fn zeroed(n: usize) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| Error::Value(format!("cannot allocate {n} bytes for the output")))?;
-    v.resize(n, 0);
-    Ok(v)
-}
-
 /// Builds one register from already packed single-bit keys (`key_data[i]` holds key `i`: one byte
 /// per shot, bit 0 at value 1, padding ignored).
+///
+/// # Errors
+/// [`Error::Shape`] when a key's data is not one byte per shot, or the size overflows.
 pub fn assemble(plan: &RegisterPlan, key_data: &[&[u8]]) -> Result<Vec<u8>> {
     let row_bytes = layout::num_bytes(plan.num_bits);
-    let mut out = zeroed(plan.num_bytes_total()?)?;
+    let mut out = alloc::zeroed(plan.num_bytes_total()?)?;
     if row_bytes == 0 {
         return Ok(out);
     }

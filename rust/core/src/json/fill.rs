@@ -1,0 +1,144 @@
+//! Pass 2: the bits of validated value ranges into packed rows.
+
+use super::rows::Template;
+use crate::layout;
+
+/// Writes the bits of one validated value range into `dst`: the `i`-th `0`/`1` byte of `value` is
+/// bit `bit_offset + i % num_bits` of row `i / num_bits`. Extra bits (impossible after [`scan`])
+/// are ignored rather than written out of bounds.
+pub fn fill(value: &[u8], num_bits: usize, dst: &mut [u8], row_bytes: usize, bit_offset: usize) {
+    if num_bits == 0 || row_bytes == 0 {
+        return;
+    }
+    if num_bits == 1 {
+        fill_single_bit(value, dst, row_bytes, bit_offset);
+        return;
+    }
+    if bit_offset == 0
+        && row_bytes == layout::num_bytes(num_bits)
+        && value.len() >= TEMPLATE_MIN_BYTES
+    {
+        fill_multi_bit(value, num_bits, dst, row_bytes);
+        return;
+    }
+    fill_any(value, num_bits, dst, row_bytes, bit_offset);
+}
+
+/// [`fill`] for any layout: every `0`/`1` byte of `value` in turn.
+pub(super) fn fill_any(
+    value: &[u8],
+    num_bits: usize,
+    dst: &mut [u8],
+    row_bytes: usize,
+    bit_offset: usize,
+) {
+    let mut bits = value.iter().filter(|&&b| b & 0xfe == b'0').map(|&b| b & 1);
+    for row in dst.chunks_exact_mut(row_bytes) {
+        for j in 0..num_bits {
+            match bits.next() {
+                Some(bit) => {
+                    // Branch-free: random bits would defeat the branch predictor.
+                    let (byte, mask) = layout::bit_position(row_bytes, bit_offset + j);
+                    row[byte] |= mask & bit.wrapping_neg();
+                }
+                None => return,
+            }
+        }
+    }
+}
+
+/// Values shorter than this are filled by [`fill_any`]: building the templates of
+/// [`fill_multi_bit`] costs more than they save there (measured: 60 shots of 2 bits).
+const TEMPLATE_MIN_BYTES: usize = 1024;
+
+/// Bytes of shots that [`fill_multi_bit`] checks before extracting their bits.
+const FILL_RUN_BYTES: usize = 16 << 10;
+
+/// [`fill`] for whole rows of two or more bits: runs of shots in the compact or `json.dumps`
+/// spelling are read at fixed offsets ([`Template`]); any other shot digit by digit.
+pub(super) fn fill_multi_bit(value: &[u8], num_bits: usize, dst: &mut [u8], row_bytes: usize) {
+    let spellings = [
+        Template::new(num_bits, false),
+        Template::new(num_bits, true),
+    ];
+    let shots = dst.len() / row_bytes;
+    let is_bit = |b: u8| b & 0xfe == b'0';
+    // Every `[` after the value's own opens a shot.
+    let next_shot = |from: usize| {
+        value
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'['))
+            .map(|i| from + i)
+    };
+    let Some(mut pos) = next_shot(1) else {
+        return;
+    };
+    let mut row = 0usize;
+    let mut current = 0usize;
+    while row < shots {
+        let rest = &value[pos..];
+        // Check and extract about 16 KiB at a time, so the extraction reads from L1.
+        let cap = |t: &Template| (shots - row).min(FILL_RUN_BYTES / t.period() + 1);
+        let mut run = spellings[current].count(rest, cap(&spellings[current]));
+        if run == 0 {
+            current ^= 1;
+            run = spellings[current].count(rest, cap(&spellings[current]));
+        }
+        if run > 0 {
+            let t = &spellings[current];
+            t.extract(
+                rest,
+                &mut dst[row * row_bytes..(row + run) * row_bytes],
+                row_bytes,
+            );
+            row += run;
+            pos += run * t.period();
+            continue;
+        }
+        // Another spelling (or the list's last shot): its bits are its next `num_bits` digits.
+        let out = &mut dst[row * row_bytes..(row + 1) * row_bytes];
+        for j in 0..num_bits {
+            let Some(at) = value[pos..]
+                .iter()
+                .position(|&b| is_bit(b))
+                .map(|i| pos + i)
+            else {
+                return;
+            };
+            let (byte, mask) = layout::bit_position(row_bytes, j);
+            out[byte] |= mask & (value[at] & 1).wrapping_neg();
+            pos = at + 1;
+        }
+        row += 1;
+        match next_shot(pos) {
+            Some(p) => pos = p,
+            None => return,
+        }
+    }
+}
+
+/// [`fill`] for one bit per shot (every Qiskit-on-IQM key): a fixed byte and shift for every row.
+fn fill_single_bit(value: &[u8], dst: &mut [u8], row_bytes: usize, bit_offset: usize) {
+    let (byte, mask) = layout::bit_position(row_bytes, bit_offset);
+    let shift = mask.trailing_zeros();
+    let is_bit = |b: u8| b & 0xfe == b'0';
+    // Consecutive bits are at least 4 bytes apart (`d],[d`), so when the byte 4 after a bit is a
+    // bit it is the next one, and when it is not but the byte 5 after is (`d], [d`), that one is:
+    // compact and spaced bodies need one or two tests per shot instead of four or five.
+    let mut pos = 0usize;
+    for row in dst.chunks_exact_mut(row_bytes) {
+        let at = match (value.get(pos + 3), value.get(pos + 4)) {
+            (Some(&b), _) if is_bit(b) => pos + 3,
+            (Some(_), Some(&b)) if is_bit(b) => pos + 4,
+            _ => match value
+                .get(pos..)
+                .and_then(|rest| rest.iter().position(|&b| is_bit(b)))
+            {
+                Some(i) => pos + i,
+                None => return,
+            },
+        };
+        row[byte] |= (value[at] & 1) << shift;
+        pos = at + 1;
+    }
+}

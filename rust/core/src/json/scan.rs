@@ -1,0 +1,518 @@
+//! Pass 1: validates a measurements body and records where each key's value lies.
+
+use std::collections::HashSet;
+
+use super::rows::Template;
+use super::KeySpan;
+use crate::error::{Error, Location, Result};
+
+/// Where a problem is, for error messages.
+#[derive(Clone, Copy, Default)]
+struct Ctx<'a> {
+    circuit: Option<usize>,
+    key: Option<&'a str>,
+    shot: Option<usize>,
+    qubit: Option<usize>,
+}
+
+impl Ctx<'_> {
+    fn location(&self) -> Location {
+        Location {
+            circuit: self.circuit,
+            key: self.key.map(Location::quote_key),
+            position: Vec::new(),
+            shot: self.shot,
+            qubit: self.qubit,
+        }
+    }
+}
+
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// Bytes that may continue a JSON number token.
+#[inline]
+fn continues_number(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    pos: usize,
+    /// The compact and spaced spellings of the last width seen (keys of one body usually
+    /// share a few widths, so this saves rebuilding them per key).
+    spellings: Option<(usize, [Template; 2])>,
+    /// The spelling (index into `spellings`) of the last run skipped: tried first next time.
+    last_spelling: usize,
+    /// Whether to skip runs of shots in the usual spellings (off only to test those skips
+    /// against the general path).
+    fast: bool,
+}
+
+/// Validates a measurements body and returns, per circuit, its keys in order (see module docs).
+///
+/// # Errors
+/// [`Error::Json`] at the first byte that breaks the shape, with its place.
+pub fn scan(body: &[u8]) -> Result<Vec<Vec<KeySpan>>> {
+    scan_with(body, true)
+}
+
+pub(super) fn scan_with(body: &[u8], fast: bool) -> Result<Vec<Vec<KeySpan>>> {
+    let mut s = Scanner {
+        b: body,
+        pos: 0,
+        spellings: None,
+        last_spelling: 0,
+        fast,
+    };
+    s.body()
+}
+
+impl Scanner<'_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(&c) = self.b.get(self.pos) {
+            if !is_ws(c) {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    // A method, like every other error helper of the scanner, so call sites read alike.
+    #[allow(clippy::unused_self)]
+    fn error(&self, offset: usize, ctx: Ctx<'_>, message: impl Into<String>) -> Error {
+        Error::Json {
+            offset,
+            location: Box::new(ctx.location()),
+            message: message.into(),
+        }
+    }
+
+    /// "expected X, got <what is at pos>".
+    fn expected(&self, what: &str, ctx: Ctx<'_>) -> Error {
+        self.error(
+            self.pos,
+            ctx,
+            format!("expected {what}, got {}", self.describe()),
+        )
+    }
+
+    /// Names the JSON value or character at the current position.
+    fn describe(&self) -> String {
+        let rest = &self.b[self.pos.min(self.b.len())..];
+        let Some(&c) = rest.first() else {
+            return "the end of the body (truncated?)".to_owned();
+        };
+        match c {
+            b't' if rest.starts_with(b"true") => "true (a bool)".to_owned(),
+            b'f' if rest.starts_with(b"false") => "false (a bool)".to_owned(),
+            b'n' if rest.starts_with(b"null") => "null".to_owned(),
+            b'"' => "a string".to_owned(),
+            b'[' => "a list".to_owned(),
+            b'{' => "an object".to_owned(),
+            b'-' | b'0'..=b'9' => {
+                let len = rest.iter().take_while(|&&x| continues_number(x)).count();
+                let shown = &rest[..len.min(24)];
+                let mut text = String::from_utf8_lossy(shown).into_owned();
+                if len > shown.len() {
+                    text.push_str("...");
+                }
+                format!("the number {text}")
+            }
+            b' ' | b'\n' | b'\r' | b'\t' => "whitespace".to_owned(),
+            0x21..=0x7e => format!("'{}'", c as char),
+            _ => format!("the byte 0x{c:02x}"),
+        }
+    }
+
+    fn body(&mut self) -> Result<Vec<Vec<KeySpan>>> {
+        let ctx = Ctx::default();
+        self.skip_ws();
+        if self.peek() != Some(b'[') {
+            return Err(self.expected("a list of circuits", ctx));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        let mut circuits = Vec::new();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+        } else {
+            loop {
+                let c = circuits.len();
+                circuits.push(self.circuit(c)?);
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_ws();
+                    }
+                    Some(b']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => {
+                        let ctx = Ctx {
+                            circuit: Some(c),
+                            ..Ctx::default()
+                        };
+                        return Err(self.expected("',' or ']' after a circuit", ctx));
+                    }
+                }
+            }
+        }
+        self.skip_ws();
+        if self.pos != self.b.len() {
+            return Err(self.expected("the end of the body after the list", ctx));
+        }
+        Ok(circuits)
+    }
+
+    fn circuit(&mut self, circuit: usize) -> Result<Vec<KeySpan>> {
+        let ctx = Ctx {
+            circuit: Some(circuit),
+            ..Ctx::default()
+        };
+        if self.peek() != Some(b'{') {
+            return Err(self.expected("an object mapping measurement keys to shots", ctx));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        let mut keys: Vec<KeySpan> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(keys);
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.expected("a string key", ctx));
+            }
+            let key_offset = self.pos;
+            let name = self.string(ctx)?;
+            let kctx = Ctx {
+                key: Some(&name),
+                ..ctx
+            };
+            if seen.contains(&name) {
+                return Err(self.error(
+                    key_offset,
+                    kctx,
+                    "duplicate key (its shots would overwrite the earlier ones)",
+                ));
+            }
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(self.expected("':' after the key", kctx));
+            }
+            self.pos += 1;
+            self.skip_ws();
+            let start = self.pos;
+            let (num_shots, num_bits) = self.value(kctx)?;
+            keys.push(KeySpan {
+                name: name.clone(),
+                start,
+                end: self.pos,
+                num_shots,
+                num_bits,
+            });
+            seen.insert(name);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                }
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(keys);
+                }
+                _ => return Err(self.expected("',' or '}' after a key's shots", ctx)),
+            }
+        }
+    }
+
+    /// One key's value: a list of shots. Returns (shots, qubits per shot).
+    fn value(&mut self, ctx: Ctx<'_>) -> Result<(usize, usize)> {
+        if self.peek() != Some(b'[') {
+            return Err(self.expected("a list of shots", ctx));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok((0, 0));
+        }
+        let mut shot = 0usize;
+        let mut width: Option<usize> = None;
+        loop {
+            if let Some(w @ 1..) = width.filter(|_| self.fast) {
+                shot += self.skip_shot_runs(w);
+                self.skip_ws();
+            }
+            let sctx = Ctx {
+                shot: Some(shot),
+                ..ctx
+            };
+            let shot_start = self.pos;
+            let n = self.shot(sctx, width)?;
+            match width {
+                None => width = Some(n),
+                Some(w) if w != n => {
+                    return Err(self.error(
+                        shot_start,
+                        sctx,
+                        format!("ragged shots: this shot has {n} qubits but shot 0 has {w}"),
+                    ))
+                }
+                Some(_) => {}
+            }
+            shot += 1;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                }
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok((shot, width.unwrap_or(0)));
+                }
+                _ => return Err(self.expected("',' or ']' after a shot", sctx)),
+            }
+        }
+    }
+
+    /// One shot: a list of 0/1. Returns its qubit count. `width` (from shot 0) stops a long
+    /// ragged shot at its first extra qubit.
+    #[inline]
+    fn shot(&mut self, ctx: Ctx<'_>, width: Option<usize>) -> Result<usize> {
+        if self.peek() != Some(b'[') {
+            return Err(self.expected("a list of qubit values (one shot)", ctx));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(0);
+        }
+        let limit = width.unwrap_or(usize::MAX);
+        let mut q = 0usize;
+        loop {
+            // Fast path: a run of "d," (a bit, then another qubit follows).
+            let run_start = q;
+            while q < limit {
+                match self.b.get(self.pos..self.pos + 2) {
+                    Some(&[c, b',']) if c & 0xfe == b'0' => {
+                        self.pos += 2;
+                        q += 1;
+                    }
+                    _ => break,
+                }
+            }
+            if q > run_start {
+                self.skip_ws();
+            }
+            let c = self.peek().unwrap_or(0);
+            let next = self.b.get(self.pos + 1).copied().unwrap_or(b' ');
+            if c & 0xfe != b'0' || continues_number(next) {
+                let qctx = Ctx {
+                    qubit: Some(q),
+                    ..ctx
+                };
+                return Err(self.expected("0 or 1", qctx));
+            }
+            if q == limit {
+                let qctx = Ctx {
+                    qubit: Some(q),
+                    ..ctx
+                };
+                return Err(self.error(
+                    self.pos,
+                    qctx,
+                    format!("ragged shots: this shot has more than {limit} qubits, as shot 0 has"),
+                ));
+            }
+            self.pos += 1;
+            q += 1;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                }
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(q);
+                }
+                _ => {
+                    let qctx = Ctx {
+                        qubit: Some(q - 1),
+                        ..ctx
+                    };
+                    return Err(self.expected("',' or ']' after a qubit value", qctx));
+                }
+            }
+        }
+    }
+
+    /// Skips a run of complete shots of `width` bits followed by a comma, each spelled compactly
+    /// (`[0,1],`) or as `json.dumps` writes it (`[0, 1], `; see [`rows`]), and returns how many it
+    /// skipped. Anything else, including the list's last shot, is left to the general path.
+    #[inline]
+    fn skip_shot_runs(&mut self, width: usize) -> usize {
+        if self.spellings.as_ref().is_none_or(|(w, _)| *w != width) {
+            let both = [Template::new(width, false), Template::new(width, true)];
+            self.spellings = Some((width, both));
+        }
+        let Some((_, spellings)) = &self.spellings else {
+            return 0;
+        };
+        let mut n = 0usize;
+        // A spaced single-bit shot starts with a whole compact one (`[0], ` and `[0],`), so at
+        // width 1 the spaced spelling goes first lest each run stop after one shot. Otherwise
+        // the body's last spelling goes first.
+        let mut current = if width == 1 { 1 } else { self.last_spelling };
+        // Alternate between the spellings until neither matches. A run only ends where its
+        // spelling fails, so after a run only the other one is worth trying.
+        let mut missed = 0;
+        while missed < 2 {
+            let t = &spellings[current];
+            let run = t.count(&self.b[self.pos..], usize::MAX);
+            if run == 0 {
+                missed += 1;
+            } else {
+                missed = 1;
+                self.pos += run * t.period();
+                n += run;
+                self.last_spelling = current;
+            }
+            current ^= 1;
+        }
+        n
+    }
+
+    /// A JSON string at `pos` (which holds `"`), decoded.
+    fn string(&mut self, ctx: Ctx<'_>) -> Result<String> {
+        let open = self.pos;
+        self.pos += 1;
+        let mut out: Vec<u8> = Vec::new();
+        let mut run = self.pos; // start of the current run of plain bytes
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.error(
+                    self.pos,
+                    ctx,
+                    "unterminated string (the body ends inside a key)",
+                ));
+            };
+            match c {
+                b'"' => {
+                    out.extend_from_slice(&self.b[run..self.pos]);
+                    self.pos += 1;
+                    break;
+                }
+                b'\\' => {
+                    out.extend_from_slice(&self.b[run..self.pos]);
+                    self.escape(&mut out, ctx)?;
+                    run = self.pos;
+                }
+                0x00..=0x1f => {
+                    return Err(self.error(
+                        self.pos,
+                        ctx,
+                        format!("control character 0x{c:02x} inside a string (must be escaped)"),
+                    ))
+                }
+                _ => self.pos += 1,
+            }
+        }
+        String::from_utf8(out).map_err(|e| {
+            // Escapes produce valid UTF-8, so a bad sequence is raw in the body; find it.
+            let raw = &self.b[open + 1..self.pos - 1];
+            let bad = match std::str::from_utf8(raw) {
+                Err(raw_err) => open + 1 + raw_err.valid_up_to(),
+                Ok(_) => open + 1 + e.utf8_error().valid_up_to(),
+            };
+            self.error(bad, ctx, "invalid UTF-8 in a key")
+        })
+    }
+
+    /// One escape sequence at `pos` (which holds `\`), appended to `out` as UTF-8.
+    fn escape(&mut self, out: &mut Vec<u8>, ctx: Ctx<'_>) -> Result<()> {
+        let at = self.pos;
+        let Some(&c) = self.b.get(at + 1) else {
+            return Err(self.error(at, ctx, "unterminated escape sequence"));
+        };
+        let simple = match c {
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'/' => Some(b'/'),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(byte) = simple {
+            out.push(byte);
+            self.pos += 2;
+            return Ok(());
+        }
+        if c != b'u' {
+            return Err(self.error(
+                at,
+                ctx,
+                format!("invalid escape sequence '\\{}'", c.escape_ascii()),
+            ));
+        }
+        let hi = self.hex4(at, ctx)?;
+        self.pos = at + 6;
+        let code = match hi {
+            0xd800..=0xdbff => {
+                // A high surrogate must be followed by an escaped low surrogate.
+                let low_at = self.pos;
+                let lo = if self.b.get(low_at) == Some(&b'\\')
+                    && self.b.get(low_at + 1) == Some(&b'u')
+                {
+                    self.hex4(low_at, ctx)?
+                } else {
+                    0
+                };
+                if !(0xdc00..=0xdfff).contains(&lo) {
+                    return Err(self.error(at, ctx, "unpaired UTF-16 surrogate in a \\u escape"));
+                }
+                self.pos = low_at + 6;
+                0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+            }
+            0xdc00..=0xdfff => {
+                return Err(self.error(at, ctx, "unpaired UTF-16 surrogate in a \\u escape"))
+            }
+            _ => hi,
+        };
+        // Surrogates are excluded above, so this is always a valid scalar value.
+        let ch = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+        Ok(())
+    }
+
+    /// The four hex digits of the `\uXXXX` escape starting at `at`.
+    fn hex4(&self, at: usize, ctx: Ctx<'_>) -> Result<u32> {
+        let digits = self.b.get(at + 2..at + 6);
+        let parsed = digits.and_then(|d| {
+            d.iter().try_fold(0u32, |acc, &h| {
+                (h as char).to_digit(16).map(|v| acc * 16 + v)
+            })
+        });
+        parsed.ok_or_else(|| self.error(at, ctx, "invalid \\u escape (needs four hex digits)"))
+    }
+}
