@@ -92,9 +92,10 @@ def _outcomes(
             raise ValueError("counts must be non-negative")
         return keys, _rows_from_bitstrings(keys, num_bits), counts, num_bits
     array = getattr(data, "array", None)
-    num_bits = getattr(data, "num_bits", None)
-    if array is None or num_bits is None:
+    bits_attr = getattr(data, "num_bits", None)
+    if array is None or bits_attr is None:
         raise TypeError(f"expected a counts mapping or a BitArray, got {type(data).__name__}")
+    num_bits = int(bits_attr)
     nbytes = (int(num_bits) + 7) // 8
     packed = np.ascontiguousarray(np.asarray(array, dtype=np.uint8).reshape(-1, nbytes))
     if num_bits <= 64:
@@ -193,9 +194,9 @@ class ReadoutCalibration:
         names = _qubit_names(device, qubits)
         if not names:
             raise ValueError("no qubits to calibrate")
-        measure = Instruction(name="measure", locus=names, args={"key": _KEY})
+        measure = Instruction(name="measure", locus=tuple(names), args={"key": _KEY})
         flips = [
-            Instruction(name="prx", locus=[q], args={"angle": float(np.pi), "phase": 0.0})
+            Instruction(name="prx", locus=(q,), args={"angle": float(np.pi), "phase": 0.0})
             for q in names
         ]
         circuits = [
