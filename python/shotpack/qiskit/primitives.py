@@ -380,11 +380,9 @@ def _estimator_result(
             }
             out.append(PubResult(_qiskit_bin(r.data, pub.shape), metadata=meta))
         # The run's options, as Qiskit Runtime reports them (twirling, resilience).
-        extra = (
-            {}
-            if res is None
-            else {k: res.metadata[k] for k in ("twirling", "resilience") if k in res.metadata}
-        )
+        extra: dict[str, Any] = {}
+        if res is not None:
+            extra = {k: res.metadata[k] for k in ("twirling", "resilience") if k in res.metadata}
         return PrimitiveResult(out, metadata={**extra, "version": 2})
 
     return convert
