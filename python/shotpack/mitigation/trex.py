@@ -13,8 +13,9 @@ kernel's standard error with coefficients ``c_t / f_t``) and the calibration's: 
 combination of ``Z_S`` on the calibration data, whose standard error the same kernel gives.
 The two are independent (different shots) and add in quadrature.
 
-All per-shot work is three calls of the native estimator kernel (calibration factors, the
-terms split by support, the mitigated values with the calibration's error).
+All per-shot work is three calls of the native estimator kernel: the calibration factors;
+one pass over the circuits' shots for the mitigated values and, as extra cells, each value
+split by support; and the calibration's error of each value.
 """
 
 from __future__ import annotations
@@ -189,26 +190,27 @@ def evaluate_mitigated(
         entry_sid[mask] = ids[part_terms[mask]]
     scaled = part_coeffs / f[entry_sid] if len(entry_sid) else part_coeffs
 
-    # Pass 1: mitigated values and the circuits' shot noise (coefficients c_t / f_t).
-    evs, stds, ese = _native.estimator_moments(
-        args_, part_group, part_cell, part_ptr, part_terms, scaled, plan._offsets
-    )
-    # Pass 2: each cell's mitigated value split by support, for the calibration derivatives.
+    # One pass over the shots gives both the mitigated values with the circuits' shot noise
+    # (the plan's parts, coefficients c_t / f_t) and each cell's value split by support (for
+    # the calibration derivatives): the split parts are extra cells after the plan's.
     pair_key = entry_cell * max(len(support_list), 1) + entry_sid
     pairs, pair_of_entry = np.unique(pair_key, return_inverse=True)
     order = np.lexsort((pair_of_entry, entry_group))
     keys = entry_group[order] * max(len(pairs), 1) + pair_of_entry[order]
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     sizes = np.diff(np.concatenate((starts, [len(keys)])))
-    split, _, _ = _native.estimator_moments(
+    split_ptr = _ptr(sizes)[1:] + part_ptr[-1]
+    all_evs, all_stds, all_ese = _native.estimator_moments(
         args_,
-        entry_group[order][starts].astype(np.int64),
-        pair_of_entry[order][starts].astype(np.int64),
-        _ptr(sizes),
-        part_terms[order].astype(np.int64),
-        scaled[order],
-        np.zeros(len(pairs)),
+        np.concatenate((part_group, entry_group[order][starts])).astype(np.int64),
+        np.concatenate((part_cell, num_cells + pair_of_entry[order][starts])).astype(np.int64),
+        np.concatenate((part_ptr, split_ptr)).astype(np.int64),
+        np.concatenate((part_terms, part_terms[order])).astype(np.int64),
+        np.concatenate((scaled, scaled[order])),
+        np.concatenate((plan._offsets, np.zeros(len(pairs)))),
     )
+    evs, stds, ese = all_evs[:num_cells], all_stds[:num_cells], all_ese[:num_cells]
+    split = all_evs[num_cells:]
     # Pass 3: the calibration's error of each cell, sum_S d_S Z_S on the calibration data.
     pair_cell = pairs // max(len(support_list), 1)
     pair_sid = pairs % max(len(support_list), 1)
