@@ -38,7 +38,13 @@ fn packed(outcomes: &[u32], n: usize) -> Vec<u8> {
 
 #[test]
 fn matvec_matches_dense_matrix_and_solution_solves_it() {
-    let n = 11;
+    // One, two and three chunks of bits.
+    for n in [5, 11, 23] {
+        check_against_dense(n);
+    }
+}
+
+fn check_against_dense(n: usize) {
     let outcomes: Vec<u32> = (0..300u32)
         .map(|i| i.wrapping_mul(2_654_435_761u32) % (1 << n))
         .collect();
