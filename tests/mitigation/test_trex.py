@@ -32,6 +32,8 @@ def _case(backend: IQMBackend, n: int, seed: int) -> tuple[QuantumCircuit, Spars
     pm = generate_preset_pass_manager(optimization_level=1, backend=backend, seed_transpiler=seed)
     isa = pm.run(qc)
     observables = [SparsePauliOp(lab) for lab in labels]
+    # A sum of terms on different supports (its split by support feeds the calibration error).
+    observables.append(SparsePauliOp(labels[:3], [1.0, 0.5, -0.7]))
     laid = [o.apply_layout(isa.layout) for o in observables]
     exact = StatevectorEstimator().run([(qc, observables)]).result()[0].data.evs
     return isa, laid, exact
@@ -76,6 +78,7 @@ def test_stds_match_the_spread_over_repeated_runs():
         pm = generate_preset_pass_manager(optimization_level=1, backend=backend, seed_transpiler=1)
         isa = pm.run(qc)
         obs = [SparsePauliOp(lab).apply_layout(isa.layout) for lab in ("ZZ", "ZI", "XX")]
+        obs.append(SparsePauliOp(["ZZ", "IZ", "XX"], [1.0, 0.6, -0.4]).apply_layout(isa.layout))
         est = Estimator(backend, measure_mitigation=True, num_randomizations=8, seed=9)
         runs = [est.run([(isa, obs)], precision=0.05).result()[0] for _ in range(40)]
     evs = np.array([r.data.evs for r in runs])
@@ -97,6 +100,8 @@ def test_unmitigated_metadata_and_projectors_rejected(noisy_backend):
     assert result.metadata["resilience"]["measure_mitigation"] is False
     assert result.metadata["twirling"]["enable_measure"] is False
     assert result[0].metadata["resilience"] == {}
+    with pytest.raises(ValueError, match="num_randomizations >= 2"):
+        Estimator(noisy_backend, measure_mitigation=True, num_randomizations=1)
     est = Estimator(noisy_backend, measure_mitigation=True)
     label = "1" + "I" * (isa.num_qubits - 1)
     with pytest.raises(ValueError, match="projector"):

@@ -9,13 +9,15 @@ the observables need, and each term is divided by its factor.
 
 Errors: the mitigated value ``sum_t c_t r_t / f_t`` has the circuits' shot noise (the Estimator
 kernel's standard error with coefficients ``c_t / f_t``) and the calibration's: to first order
-``sum_S d_S (f_S - E f_S)`` with ``d_S = -sum_{t: S_t = S} c_t r_t / f_S**2``, a linear
-combination of ``Z_S`` on the calibration data, whose standard error the same kernel gives.
+``sum_S d_S (f_S - E f_S)`` with ``d_S = -sum_{t: S_t = S} c_t r_t / f_S**2``, whose variance
+is ``d^T C d`` for the covariance ``C`` of the factor estimates over the randomizations.
 The two are independent (different shots) and add in quadrature.
 
-All per-shot work is three calls of the native estimator kernel: the calibration factors;
-one pass over the circuits' shots for the mitigated values and, as extra cells, each value
-split by support; and the calibration's error of each value.
+All per-shot work is two calls of the native estimator kernel: the calibration factors per
+randomization (their mean is ``f_S``, their spread over the randomizations gives the factors'
+covariance); and one pass over the circuits' shots for the mitigated values and, as extra
+cells, each value split by support. The calibration's error of each value is then a quadratic
+form of the derivatives in that covariance.
 """
 
 from __future__ import annotations
@@ -87,37 +89,47 @@ class TrexCalibration:
             zero,
         )
 
-    def factors(self, supports: Sequence[frozenset[str]]) -> NDArray[np.float64]:
-        """The factors ``f_S`` (twirled ``<Z_S>`` from ``|0...0>``) of the supports.
+    def factor_samples(self, supports: Sequence[frozenset[str]]) -> NDArray[np.float64]:
+        """Per-randomization estimates of the factors ``f_S`` (twirled ``<Z_S>`` from
+        ``|0...0>``), shape ``(num_randomizations, len(supports))``: one native pass.
 
         Raises:
-            ValueError: A support with a qubit that was not calibrated, or a factor that is
-                not positive (readout no better than a coin: nothing to divide by).
+            ValueError: A support with a qubit that was not calibrated.
         """
         missing = set().union(*supports) - set(self.qubits) if supports else set()
         if missing:
             raise ValueError(f"qubits {sorted(missing)} were not calibrated")
         k = len(supports)
+        num_rand = self.bits.shape[0] if self.bits.shape else 1
         if k == 0:
-            return np.zeros(0)
-        ids = np.arange(k, dtype=np.int64)
+            return np.zeros((num_rand, 0))
+        _, _, nbits, _, z, zero, _ = self._group_args(supports)
+        array = np.ascontiguousarray(self.bits.array).reshape(num_rand, -1, self.flips.shape[-1])
+        # Each randomization is its own group, so each (randomization, support) its own cell.
+        args: list[Any] = [
+            (array[r], 1, nbits, self.flips[r : r + 1], z, zero, zero) for r in range(num_rand)
+        ]
+        cells = num_rand * k
         evs, _, _ = _native.estimator_moments(
-            [self._group_args(supports)],
-            np.zeros(k, dtype=np.int64),
-            ids,
-            np.arange(k + 1, dtype=np.int64),
-            ids,
-            np.ones(k),
-            np.zeros(k),
+            args,
+            np.repeat(np.arange(num_rand, dtype=np.int64), k),
+            np.arange(cells, dtype=np.int64),
+            np.arange(cells + 1, dtype=np.int64),
+            np.tile(np.arange(k, dtype=np.int64), num_rand),
+            np.ones(cells),
+            np.zeros(cells),
         )
-        bad = np.nonzero(~(evs > 0))[0]
-        if len(bad):
-            s = sorted(supports[int(bad[0])])
-            raise ValueError(
-                f"the twirled calibration of {s} gives a factor {evs[bad[0]]:.3g}: readout is "
-                "too noisy (or the calibration too short) to mitigate"
-            )
-        return np.asarray(evs, dtype=np.float64)
+        return np.asarray(evs, dtype=np.float64).reshape(num_rand, k)
+
+
+def _check_factors(f: NDArray[np.float64], supports: Sequence[frozenset[str]]) -> None:
+    bad = np.nonzero(~(f > 0))[0]
+    if len(bad):
+        s = sorted(supports[int(bad[0])])
+        raise ValueError(
+            f"the twirled calibration of {s} gives a factor {f[bad[0]]:.3g}: readout is "
+            "too noisy (or the calibration too short) to mitigate"
+        )
 
 
 def evaluate_mitigated(
@@ -179,7 +191,14 @@ def evaluate_mitigated(
         )
     args_: list[Any] = args
     support_list = list(supports)
-    f = calibration.factors(support_list)
+    samples = calibration.factor_samples(support_list)
+    num_rand = len(samples)
+    if num_rand < 2:
+        raise ValueError("TREX needs at least 2 calibration randomizations for its errors")
+    f = samples.mean(axis=0)
+    _check_factors(f, support_list)
+    # Covariance of the factor estimates: the spread over the randomizations.
+    cov = np.atleast_2d(np.cov(samples, rowvar=False, ddof=1)) / num_rand
     # Per term entry of the part table: its group, cell, term, coefficient and support.
     counts = np.diff(part_ptr).astype(np.int64)
     entry_group = np.repeat(part_group, counts)
@@ -192,12 +211,19 @@ def evaluate_mitigated(
 
     # One pass over the shots gives both the mitigated values with the circuits' shot noise
     # (the plan's parts, coefficients c_t / f_t) and each cell's value split by support (for
-    # the calibration derivatives): the split parts are extra cells after the plan's.
-    pair_key = entry_cell * max(len(support_list), 1) + entry_sid
+    # the calibration derivatives). A cell whose terms share one support is its own split
+    # (its value less its constant); only the other cells' splits become extra cells.
+    stride = max(len(support_list), 1)
+    pair_key = entry_cell * stride + entry_sid
     pairs, pair_of_entry = np.unique(pair_key, return_inverse=True)
-    order = np.lexsort((pair_of_entry, entry_group))
+    pair_cell = pairs // stride
+    pair_sid = pairs % stride
+    supports_per_cell = np.bincount(pair_cell, minlength=num_cells)
+    mixed = supports_per_cell[entry_cell] > 1
+    sel = np.flatnonzero(mixed)
+    order = sel[np.lexsort((pair_of_entry[sel], entry_group[sel]))]
     keys = entry_group[order] * max(len(pairs), 1) + pair_of_entry[order]
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else sel
     sizes = np.diff(np.concatenate((starts, [len(keys)])))
     split_ptr = _ptr(sizes)[1:] + part_ptr[-1]
     all_evs, all_stds, all_ese = _native.estimator_moments(
@@ -211,24 +237,17 @@ def evaluate_mitigated(
     )
     evs, stds, ese = all_evs[:num_cells], all_stds[:num_cells], all_ese[:num_cells]
     split = all_evs[num_cells:]
-    # Pass 3: the calibration's error of each cell, sum_S d_S Z_S on the calibration data.
-    pair_cell = pairs // max(len(support_list), 1)
-    pair_sid = pairs % max(len(support_list), 1)
+    single = supports_per_cell[pair_cell] == 1
+    split[single] = evs[pair_cell[single]] - plan._offsets[pair_cell[single]]
+    # The calibration's error of each cell: sum_S d_S (f_S - E f_S), a quadratic form in the
+    # factors' covariance.
     derivative = -split / f[pair_sid] if len(pairs) else np.zeros(0)
-    by_cell = np.argsort(pair_cell, kind="stable")
-    cells, cell_counts = np.unique(pair_cell[by_cell], return_counts=True)
-    if len(cells):
-        _, cal_stds, cal_ese = _native.estimator_moments(
-            [calibration._group_args(support_list)],
-            np.zeros(len(cells), dtype=np.int64),
-            cells.astype(np.int64),
-            _ptr(cell_counts),
-            pair_sid[by_cell].astype(np.int64),
-            derivative[by_cell],
-            np.zeros(num_cells),
-        )
-    else:
-        cal_stds = cal_ese = np.zeros(num_cells)
+    d = np.zeros((num_cells, max(len(support_list), 1)))
+    d[pair_cell, pair_sid] = derivative
+    cov_full = np.zeros((d.shape[1], d.shape[1]))
+    cov_full[: len(support_list), : len(support_list)] = cov if len(support_list) else 0.0
+    cal_stds = np.sqrt(np.clip(np.einsum("ck,kl,cl->c", d, cov_full, d), 0.0, None))
+    cal_ese = cal_stds
     stds = np.sqrt(stds**2 + cal_stds**2)
     ese = np.sqrt(ese**2 + cal_ese**2)
     shape = plan.shape

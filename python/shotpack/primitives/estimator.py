@@ -76,7 +76,8 @@ class Estimator(_Primitive):
 
     Raises:
         TypeError: wrong argument types.
-        ValueError: a non-positive precision or number of randomizations.
+        ValueError: a non-positive precision or number of randomizations, or fewer than 2
+            randomizations with ``measure_mitigation``.
 
     Example:
         >>> est = Estimator(IQMBackend(client))  # doctest: +SKIP
@@ -105,6 +106,11 @@ class Estimator(_Primitive):
             raise TypeError("num_randomizations must be an integer")
         if num_randomizations < 1:
             raise ValueError("num_randomizations must be at least 1")
+        if measure_mitigation and num_randomizations < 2:
+            raise ValueError(
+                "measure_mitigation needs num_randomizations >= 2 (the calibration's error "
+                "comes from the spread over the randomizations)"
+            )
         self.default_precision = float(default_precision)
         self.num_randomizations = num_randomizations
         self.measure_mitigation = bool(measure_mitigation)
