@@ -106,3 +106,19 @@ def test_unmitigated_metadata_and_projectors_rejected(noisy_backend):
     label = "1" + "I" * (isa.num_qubits - 1)
     with pytest.raises(ValueError, match="projector"):
         est.run([(isa, {label[::-1]: 1.0})]).result()
+
+
+def test_demo_shows_raw_and_mitigated_side_by_side():
+    from shotpack.demo import DemoReport, _mitigation_section
+
+    lines: list[str] = []
+    report = DemoReport()
+    _mitigation_section(lines.append, report, seed=1234)
+    text = "\n".join(lines)
+    assert "Readout mitigation (TREX)" in text and "TREX ev" in text
+    assert report.ok, report.failures
+    # Rows: observable, a, exact, raw ev +- std, z, TREX ev +- std, z.
+    rows = [line.split() for line in lines if line.strip().startswith(("XX", "IY"))]
+    z_raw = [float(r[6]) for r in rows]
+    z_mit = [float(r[10]) for r in rows]
+    assert max(z_mit) <= 5 and max(z_raw) > 5
