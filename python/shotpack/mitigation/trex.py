@@ -160,6 +160,7 @@ def evaluate_mitigated(
     # The support of every (group, term): its Pauli positions, as physical qubits.
     support_ids: list[NDArray[np.int64]] = []
     supports: dict[frozenset[str], int] = {}
+    known: dict[tuple[tuple[str, ...], bytes], NDArray[np.int64]] = {}
     args = []
     for g, (group, ba) in enumerate(zip(plan.groups, data, strict=True)):
         pauli, proj, value = group._masks
@@ -169,13 +170,18 @@ def evaluate_mitigated(
                 "projector terms (0, 1, +, -, r, l) are not supported"
             )
         nbits = group.num_bits
-        words = pauli.view(np.uint8).reshape(len(pauli), -1)
-        bits = np.unpackbits(words, axis=1, bitorder="little")[:, :nbits].astype(bool)
-        ids = np.empty(len(pauli), dtype=np.int64)
         locus = loci[g]
-        for t in range(len(pauli)):
-            s = frozenset(locus[j] for j in np.flatnonzero(bits[t]).tolist())
-            ids[t] = supports.setdefault(s, len(supports))
+        # Groups repeat across parameter sets: look supports up by (locus, masks) first.
+        key = (locus, pauli.tobytes())
+        ids = known.get(key)
+        if ids is None:
+            words = pauli.view(np.uint8).reshape(len(pauli), -1)
+            bits = np.unpackbits(words, axis=1, bitorder="little")[:, :nbits].astype(bool)
+            ids = np.empty(len(pauli), dtype=np.int64)
+            for t in range(len(pauli)):
+                s = frozenset(locus[j] for j in np.flatnonzero(bits[t]).tolist())
+                ids[t] = supports.setdefault(s, len(supports))
+            known[key] = ids
         support_ids.append(ids)
         num_rand = ba.shape[0] if ba.shape else 1
         args.append(
@@ -203,10 +209,9 @@ def evaluate_mitigated(
     counts = np.diff(part_ptr).astype(np.int64)
     entry_group = np.repeat(part_group, counts)
     entry_cell = np.repeat(part_cell, counts)
-    entry_sid = np.empty(len(part_terms), dtype=np.int64)
-    for g, ids in enumerate(support_ids):
-        mask = entry_group == g
-        entry_sid[mask] = ids[part_terms[mask]]
+    first_term = _ptr(np.array([len(ids) for ids in support_ids], dtype=np.int64))
+    flat_ids = np.concatenate(support_ids) if support_ids else np.zeros(0, dtype=np.int64)
+    entry_sid = flat_ids[first_term[entry_group] + part_terms]
     scaled = part_coeffs / f[entry_sid] if len(entry_sid) else part_coeffs
 
     # One pass over the shots gives both the mitigated values with the circuits' shot noise
