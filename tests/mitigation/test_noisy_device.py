@@ -131,3 +131,28 @@ def test_cli_parses_asymmetric_readout_error():
     assert _readout_error("QB1=0.01/0.05,QB2=0.02") == {"QB1": (0.01, 0.05), "QB2": 0.02}
     with pytest.raises(argparse.ArgumentTypeError):
         _readout_error("0.01/x")
+
+
+def test_serve_parses_the_noise_options():
+    from shotpack.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "--random-readout-error",
+            "0.04",
+            "--noise-seed",
+            "3",
+            "--gate-error",
+            "0.001",
+            "--cz-error",
+            "0.01",
+            "--readout-error",
+            "QB1=0.01/0.05",
+        ]
+    )
+    assert args.random_readout_error == 0.04 and args.noise_seed == 3
+    assert args.gate_error == 0.001 and args.cz_error == 0.01
+    assert args.readout_error == {"QB1": (0.01, 0.05)}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--gate-error", "1.5"])
