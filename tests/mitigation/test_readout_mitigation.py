@@ -182,3 +182,14 @@ def test_agrees_with_mthree():
         ours = cal.apply(counts, distance=distance)
         theirs = mit.apply_correction(counts, list(range(n)), distance=distance, method="direct")
         assert max(abs(ours[k] - theirs[k]) for k in counts) < 1e-6
+
+
+def test_calibration_from_quality_metrics(noisy):
+    client, measured = noisy
+    reported = ReadoutCalibration.from_quality_metrics(client, list(ERRORS))
+    for i, (p01, p10) in enumerate(ERRORS.values()):
+        assert reported.p01[i] == pytest.approx(p01) and reported.p10[i] == pytest.approx(p10)
+    assert reported.shots is None
+    assert np.allclose(reported.p01, measured.p01, atol=0.01)
+    with pytest.raises(ValueError, match="no readout metrics"):
+        ReadoutCalibration.from_quality_metrics(client, ["QB9"])

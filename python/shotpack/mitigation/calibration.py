@@ -212,6 +212,42 @@ class ReadoutCalibration:
         p10 = 1.0 - ones.to_bool_array(order="little").mean(axis=-2)
         return cls.from_errors(names, p01, p10, shots=zeros.num_shots)
 
+    @classmethod
+    def from_quality_metrics(cls, device: Any, qubits: Sequence[str | int]) -> ReadoutCalibration:
+        """The readout errors the device's calibration set reports (no circuits run).
+
+        Reads ``metrics.ssro.measure.constant.<qubit>.error_0_to_1`` and ``error_1_to_0``;
+        where only the ``fidelity`` is reported, both errors are ``1 - fidelity``.
+
+        Args:
+            device: An ``IQMClient`` or a backend with a ``.client`` (see :meth:`measure`).
+            qubits: The qubits.
+
+        Returns:
+            The calibration (``shots`` is ``None``).
+
+        Raises:
+            ValueError: A qubit without readout metrics.
+
+        Example:
+            >>> cal = ReadoutCalibration.from_quality_metrics(client, ["QB1"])  # doctest: +SKIP
+        """
+        client = _client_of(device)
+        names = _qubit_names(device, qubits)
+        metrics = client.get_calibration_quality_metrics()
+        p01, p10 = [], []
+        for q in names:
+            where = f"metrics.ssro.measure.constant.{q}"
+            a, b = metrics.get(f"{where}.error_0_to_1"), metrics.get(f"{where}.error_1_to_0")
+            if a is None or b is None:
+                fidelity = metrics.get(f"{where}.fidelity")
+                if fidelity is None:
+                    raise ValueError(f"the device reports no readout metrics for {q}")
+                a = b = 1.0 - float(fidelity)
+            p01.append(float(a))
+            p10.append(float(b))
+        return cls.from_errors(names, p01, p10)
+
     @property
     def assignment_fidelities(self) -> NDArray[np.float64]:
         """``1 - (P(1|0) + P(0|1)) / 2`` per qubit."""
