@@ -24,6 +24,8 @@ __all__ = [
     "postselect",
     "qiskit_counts",
     "qiskit_memory",
+    "readout_inverse_norm",
+    "readout_mitigate",
     "slice_bits",
     "unpack_to_bool",
 ]
@@ -113,3 +115,24 @@ def pack_counts(
 def get_counts(packed: _NDArray[_np.uint8], num_bits: int) -> dict[str, int]: ...
 def get_int_counts(packed: _NDArray[_np.uint8], num_bits: int) -> dict[int, int]: ...
 def get_bitstrings(packed: _NDArray[_np.uint8], num_bits: int) -> list[str]: ...
+
+# --- mitigation ---
+def readout_mitigate(
+    rows: _NDArray[_np.uint8],
+    num_bits: int,
+    probs: _NDArray[_np.float64],
+    p01: _NDArray[_np.float64],
+    p10: _NDArray[_np.float64],
+    distance: int | None,
+    tol: float,
+    max_iter: int,
+) -> tuple[_NDArray[_np.float64], int, float]: ...
+def readout_inverse_norm(
+    rows: _NDArray[_np.uint8],
+    num_bits: int,
+    p01: _NDArray[_np.float64],
+    p10: _NDArray[_np.float64],
+    distance: int | None,
+    tol: float,
+    max_iter: int,
+) -> float: ...

@@ -23,26 +23,44 @@ from shotpack.demo import main as demo_main
 from shotpack.io import save
 from shotpack.measurements.parse import parse_measurements
 from shotpack.server.local import LocalServer, return_freed_memory_promptly
+from shotpack.server.simulator import ReadoutError
 
 __all__ = ["build_parser", "main"]
 
 _Runner = Callable[[argparse.Namespace], int]
 
 
-def _readout_error(text: str) -> float | dict[str, float]:
-    """``0.02`` for every qubit, or ``QB1=0.01,QB2=0.03`` per qubit."""
+def _readout_error(text: str) -> ReadoutError | dict[str, ReadoutError]:
+    """``0.02`` for every qubit, ``QB1=0.01,QB2=0.03`` per qubit; ``p01/p10`` is asymmetric."""
+
+    def one(value: str) -> ReadoutError:
+        if "/" in value:
+            p01, _, p10 = value.partition("/")
+            return float(p01), float(p10)
+        return float(value)
+
     try:
         if "=" not in text:
-            return float(text)
-        out: dict[str, float] = {}
+            return one(text)
+        out: dict[str, ReadoutError] = {}
         for item in text.split(","):
             name, _, value = item.partition("=")
-            out[name.strip()] = float(value)
+            out[name.strip()] = one(value)
         return out
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a probability or QB1=p,QB2=p,..., got {text!r}"
+            f"expected a probability, P10/P01 or QB1=p,QB2=p01/p10,..., got {text!r}"
         ) from None
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
 
 
 def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -96,7 +114,32 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
         type=_readout_error,
         default=0.0,
         metavar="P",
-        help="readout bit-flip probability: one value, or QB1=p,QB2=p,...",
+        help="readout bit-flip probability: one value, or QB1=p,QB2=p,...; a value P01/P10 "
+        "is asymmetric (P(1|0)/P(0|1))",
+    )
+    p.add_argument(
+        "--random-readout-error",
+        type=_probability,
+        default=None,
+        metavar="M",
+        help="draw each qubit's P(1|0) in [M/2, M] and P(0|1) in [M, 2M] from --noise-seed",
+    )
+    p.add_argument(
+        "--noise-seed", type=_int_in(0), default=None, help="seed of the drawn readout errors"
+    )
+    p.add_argument(
+        "--gate-error",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="depolarizing probability after each single-qubit gate",
+    )
+    p.add_argument(
+        "--cz-error",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="depolarizing probability after each cz",
     )
     p.add_argument("--seed", type=_int_in(0), default=None, help="seed for reproducible results")
     p.add_argument(
@@ -160,6 +203,10 @@ def _run_serve(args: argparse.Namespace) -> int:
             qubits=args.qubits,
             token=token,
             readout_error=args.readout_error,
+            random_readout_error=args.random_readout_error,
+            noise_seed=args.noise_seed,
+            gate_error=args.gate_error,
+            cz_error=args.cz_error,
             seed=args.seed,
             faults=args.faults,
             job_delay=args.job_delay,

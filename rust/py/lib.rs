@@ -15,6 +15,7 @@ mod errors;
 mod expval;
 mod json;
 mod memory;
+mod mitigation;
 mod pack;
 mod samples;
 mod threads;
@@ -28,5 +29,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     json::register(m)?;
     expval::register(m)?;
     memory::register(m)?;
+    mitigation::register(m)?;
     Ok(())
 }

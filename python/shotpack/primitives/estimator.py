@@ -19,11 +19,17 @@ from shotpack.expval.evaluate import evaluate_estimator
 from shotpack.expval.plan import plan_measurements
 from shotpack.iqm.models.circuit import Circuit, Instruction
 from shotpack.iqm.models.compilation import CircuitCompilationOptions
+from shotpack.mitigation.trex import TrexCalibration, evaluate_mitigated, random_flips
 from shotpack.primitives.batching import _as_list, _bind, _metadata, _Primitive, _stack
 from shotpack.primitives.job import Batch, ExecutionSpan, PrimitiveJob
 from shotpack.qiskit.conversion import coerce_circuit
 
 __all__ = ["Estimator"]
+
+#: Measurement key of the TREX calibration circuits (they measure nothing else).
+_TREX_KEY = "shotpack_trex"
+#: Randomizations when ``measure_mitigation`` is on and none are given.
+DEFAULT_TREX_RANDOMIZATIONS = 32
 
 
 def _free_key(circ: Circuit, base: str) -> str:
@@ -48,11 +54,21 @@ class Estimator(_Primitive):
     measurement; the flips are XORed out of the bits, so readout bias averages out, and
     ``stds`` becomes the spread of the per-randomization estimates.
 
+    Readout mitigation (``measure_mitigation=True``, TREX, :mod:`shotpack.mitigation.trex`):
+    measurement twirling as above plus twirled calibration circuits on every measured qubit
+    (random flips of ``|0...0>``, then a measurement): each Pauli term's value is divided by
+    its calibration factor, and ``stds`` include the calibration's own uncertainty. Shot
+    budget: the calibration is ``num_randomizations`` more circuits of the job's
+    ``shots_per_randomization`` shots (as many shots as the largest single group of the run),
+    shared by every PUB of the run; the PUBs' circuits keep their shots.
+
     Args:
         backend: a :class:`shotpack.iqm.IQMBackend` or :class:`shotpack.iqm.IQMClient`.
         default_precision: target standard error of PUBs that give none; shots per group are
             ``ceil(1 / precision**2)``.
-        num_randomizations: measurement-twirling randomizations (1: no twirling).
+        num_randomizations: measurement-twirling randomizations (1: no twirling; default 1,
+            or 32 with ``measure_mitigation``).
+        measure_mitigation: TREX readout mitigation (twirled measurements and calibration).
         seed: seed of the twirling flips.
         options: compilation options sent with the job.
         max_circuits: most circuits per server job (default: the backend's ``max_circuits``).
@@ -60,7 +76,8 @@ class Estimator(_Primitive):
 
     Raises:
         TypeError: wrong argument types.
-        ValueError: a non-positive precision or number of randomizations.
+        ValueError: a non-positive precision or number of randomizations, or fewer than 2
+            randomizations with ``measure_mitigation``.
 
     Example:
         >>> est = Estimator(IQMBackend(client))  # doctest: +SKIP
@@ -74,7 +91,8 @@ class Estimator(_Primitive):
         backend: Any,
         *,
         default_precision: float = 1 / 64,
-        num_randomizations: int = 1,
+        num_randomizations: int | None = None,
+        measure_mitigation: bool = False,
         seed: int | None = None,
         options: CircuitCompilationOptions | None = None,
         max_circuits: int | None = None,
@@ -82,12 +100,20 @@ class Estimator(_Primitive):
     ) -> None:
         super().__init__(backend, options, max_circuits, max_total_shots)
         _check_precision(default_precision, "default_precision")
+        if num_randomizations is None:
+            num_randomizations = DEFAULT_TREX_RANDOMIZATIONS if measure_mitigation else 1
         if isinstance(num_randomizations, bool) or not isinstance(num_randomizations, int):
             raise TypeError("num_randomizations must be an integer")
         if num_randomizations < 1:
             raise ValueError("num_randomizations must be at least 1")
+        if measure_mitigation and num_randomizations < 2:
+            raise ValueError(
+                "measure_mitigation needs num_randomizations >= 2 (the calibration's error "
+                "comes from the spread over the randomizations)"
+            )
         self.default_precision = float(default_precision)
         self.num_randomizations = num_randomizations
+        self.measure_mitigation = bool(measure_mitigation)
         self._rng = np.random.default_rng(seed)
 
     def run(
@@ -117,6 +143,9 @@ class Estimator(_Primitive):
         default = self.default_precision if precision is None else precision
         coerced = [EstimatorPub.coerce(pub, default) for pub in _as_list(pubs)]
         num_rand = self.num_randomizations
+        mitigate = self.measure_mitigation
+        twirl = num_rand > 1 or mitigate
+        measured: dict[str, None] = {}  # every measured qubit, in first-use order
         circuits: list[Circuit] = []
         plans: list[dict[str, Any]] = []
         for i, pub in enumerate(coerced):
@@ -139,6 +168,7 @@ class Estimator(_Primitive):
             key = _free_key(circ, "shotpack_estimator")
             first = len(circuits)
             flips: list[NDArray[np.uint8] | None] = []
+            loci: list[tuple[str, ...]] = []
             for g in plan.groups:
                 flat = (
                     int(np.ravel_multi_index(g.parameter_index, plan.parameter_shape))
@@ -147,6 +177,8 @@ class Estimator(_Primitive):
                 )
                 base = bound[flat]
                 locus = tuple(qubits[q] for q in g.qubits)
+                loci.append(locus)
+                measured.update(dict.fromkeys(locus))
                 rotations = [
                     Instruction.model_construct(
                         name="prx",
@@ -156,8 +188,8 @@ class Estimator(_Primitive):
                     )
                     for q, angle, phase in g.rotations
                 ]
-                if num_rand > 1:
-                    mask = self._rng.integers(0, 2, size=(num_rand, len(locus)), dtype=np.uint8)
+                if twirl:
+                    mask = random_flips(self._rng, num_rand, len(locus))
                     flips.append(BitArray.from_bool_array(mask, order="little").array)
                 else:
                     mask = np.zeros((1, len(locus)), dtype=np.uint8)
@@ -192,14 +224,72 @@ class Estimator(_Primitive):
                     "flips": flips,
                     "precision": float(prec),  # type: ignore[arg-type]
                     "circuit": circ,
+                    "loci": loci,
                 }
             )
         # No circuits when every observable is the identity: nothing to measure, values exact.
         job_shots = max((p["shots"] for p in plans if p["count"]), default=0)
+        cal_qubits = tuple(measured)
+        cal_first = len(circuits)
+        cal_flips: NDArray[np.uint8] | None = None
+        if mitigate and cal_qubits:
+            # Twirled calibration: random flips of |0...0> on every measured qubit.
+            cal_mask = random_flips(self._rng, num_rand, len(cal_qubits))
+            cal_flips = BitArray.from_bool_array(cal_mask, order="little").array
+            for r in range(num_rand):
+                circuits.append(
+                    Circuit.model_construct(
+                        name="trex_calibration",
+                        instructions=[
+                            *(
+                                Instruction.model_construct(
+                                    name="prx",
+                                    locus=(cal_qubits[j],),
+                                    args={"angle": math.pi, "phase": 0.0},
+                                    implementation=None,
+                                )
+                                for j in np.flatnonzero(cal_mask[r]).tolist()
+                            ),
+                            Instruction.model_construct(
+                                name="measure",
+                                locus=cal_qubits,
+                                args={"key": _TREX_KEY},
+                                implementation=None,
+                            ),
+                        ],
+                        metadata=None,
+                    )
+                )
+        options: dict[str, dict[str, Any]] = {
+            "twirling": {
+                "enable_gates": False,
+                "enable_measure": twirl,
+                "num_randomizations": num_rand,
+                "shots_per_randomization": job_shots,
+            },
+            "resilience": {
+                "measure_mitigation": mitigate,
+                "zne_mitigation": False,
+                "pec_mitigation": False,
+            },
+        }
+        if mitigate:
+            options["resilience"]["measure_noise_learning"] = {
+                "num_randomizations": num_rand,
+                "shots_per_randomization": job_shots,
+                "qubits": list(cal_qubits),
+            }
 
         def finish(bins: list[DataBin], spans: list[ExecutionSpan]) -> PrimitiveResult[Any]:
+            calibration = None
+            if cal_flips is not None:
+                arrays = [bins[cal_first + r][_TREX_KEY].array for r in range(num_rand)]
+                bits = BitArray(_stack(arrays, (num_rand,), job_shots), len(cal_qubits))
+                calibration = TrexCalibration(cal_qubits, bits, cal_flips)
+            metadata = {**_metadata(spans), **options}
             return PrimitiveResult(
-                [_estimator_pub_result(p, bins, num_rand) for p in plans], _metadata(spans)
+                [_estimator_pub_result(p, bins, num_rand, twirl, calibration) for p in plans],
+                metadata,
             )
 
         ranges: list[tuple[int, int, tuple[int, ...]]] = [
@@ -219,7 +309,13 @@ def _check_precision(value: object, what: str) -> None:
         raise ValueError(f"{what} must be positive and finite, got {value}")
 
 
-def _estimator_pub_result(p: dict[str, Any], bins: list[DataBin], num_rand: int) -> PubResult:
+def _estimator_pub_result(
+    p: dict[str, Any],
+    bins: list[DataBin],
+    num_rand: int,
+    twirl: bool,
+    calibration: TrexCalibration | None,
+) -> PubResult:
     plan = p["plan"]
     shots, key = p["shots"], p["key"]
     data = []
@@ -234,14 +330,19 @@ def _estimator_pub_result(p: dict[str, Any], bins: list[DataBin], num_rand: int)
                     f"expected {shots} (heralding drops shots; the Estimator needs all of them)"
                 )
             arrays.append(ba.array)
-        shape = (num_rand,) if num_rand > 1 else ()
+        shape = (num_rand,) if twirl else ()
         data.append(BitArray(_stack(arrays, shape, shots), group.num_bits))
-    flips = p["flips"] if num_rand > 1 else None
-    dbin = evaluate_estimator(plan, data, flips)
+    resilience: dict[str, Any] = {}
+    if calibration is not None and plan.groups:
+        dbin, factors = evaluate_mitigated(plan, data, p["flips"], p["loci"], calibration)
+        resilience["measure_mitigation_factors"] = factors
+    else:
+        dbin = evaluate_estimator(plan, data, p["flips"] if twirl else None)
     metadata = {
         "target_precision": p["precision"],
         "shots": shots * num_rand,
-        "num_randomizations": num_rand,
         "circuit_metadata": p["circuit"].user_metadata,
+        "resilience": resilience,
+        "num_randomizations": num_rand,
     }
     return PubResult(dbin, metadata)

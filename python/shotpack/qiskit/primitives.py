@@ -277,6 +277,11 @@ class EstimatorV2(BaseEstimatorV2):
         backend: a :class:`shotpack.qiskit.IQMBackend`, a shotpack
             :class:`~shotpack.iqm.backend.IQMBackend` or an :class:`~shotpack.iqm.client.IQMClient`.
         default_precision: precision of PUBs that give none.
+        measure_mitigation: TREX readout mitigation (measurement twirling plus twirled
+            calibration circuits; see :class:`shotpack.primitives.Estimator`).
+        num_randomizations: measurement-twirling randomizations (default 1, or 32 with
+            ``measure_mitigation``).
+        seed: seed of the twirling flips.
 
     Raises:
         TypeError: an unsupported backend. ValueError: ``default_precision <= 0``.
@@ -287,8 +292,22 @@ class EstimatorV2(BaseEstimatorV2):
         >>> estimator.run([(isa, obs)]).result()[0].data.evs  # doctest: +SKIP
     """
 
-    def __init__(self, backend: Any, *, default_precision: float = 0.015625) -> None:
-        self._estimator = Estimator(backend, default_precision=default_precision)
+    def __init__(
+        self,
+        backend: Any,
+        *,
+        default_precision: float = 0.015625,
+        measure_mitigation: bool = False,
+        num_randomizations: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self._estimator = Estimator(
+            backend,
+            default_precision=default_precision,
+            measure_mitigation=measure_mitigation,
+            num_randomizations=num_randomizations,
+            seed=seed,
+        )
         self._backend = backend
         self._options = EstimatorV2Options(default_precision)
 
@@ -356,8 +375,14 @@ def _estimator_result(
                 "target_precision": pub.precision,
                 "shots": r.metadata.get("shots"),
                 "circuit_metadata": pub.circuit.metadata,
+                "resilience": r.metadata.get("resilience", {}),
+                "num_randomizations": r.metadata.get("num_randomizations", 1),
             }
             out.append(PubResult(_qiskit_bin(r.data, pub.shape), metadata=meta))
-        return PrimitiveResult(out, metadata={"version": 2})
+        # The run's options, as Qiskit Runtime reports them (twirling, resilience).
+        extra: dict[str, Any] = {}
+        if res is not None:
+            extra = {k: res.metadata[k] for k in ("twirling", "resilience") if k in res.metadata}
+        return PrimitiveResult(out, metadata={**extra, "version": 2})
 
     return convert

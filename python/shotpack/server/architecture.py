@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
+
+from shotpack.server.simulator import GateNoise, ReadoutError
+
 __all__ = ["GATES", "Architecture", "square_lattice"]
 
 #: Calibrated gates: name -> (implementation, arity). ``arity`` 2 uses the couplers.
@@ -61,6 +65,14 @@ def square_lattice(num_qubits: int) -> tuple[list[str], list[tuple[str, str]]]:
     return qubits, [(qubits[a], qubits[b]) for a, b in edges]
 
 
+def _pair(value: ReadoutError) -> tuple[float, float]:
+    if isinstance(value, tuple | list):
+        if len(value) != 2:
+            raise ValueError(f"an asymmetric readout error is (P(1|0), P(0|1)), got {value!r}")
+        return float(value[0]), float(value[1])
+    return float(value), float(value)
+
+
 def _stamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -72,7 +84,8 @@ class Architecture:
     Args:
         qubits: Qubit names.
         connectivity: Coupled qubit pairs (``cz`` loci).
-        readout_error: Per-qubit readout error probability (missing qubits: 0).
+        readout_error: Per-qubit readout error ``(P(1|0), P(0|1))`` (missing qubits: no error).
+        gate_noise: Depolarizing gate error (reported as the gates' fidelities).
         dut_label: Identifier of the simulated chip.
         calibration_set_id: ID of the calibration set (the default one).
 
@@ -84,39 +97,78 @@ class Architecture:
 
     qubits: list[str]
     connectivity: list[tuple[str, str]]
-    readout_error: dict[str, float] = field(default_factory=dict)
+    readout_error: dict[str, tuple[float, float]] = field(default_factory=dict)
+    gate_noise: GateNoise = field(default_factory=GateNoise)
     dut_label: str = "shotpack-sim"
     calibration_set_id: uuid.UUID = field(default_factory=lambda: uuid.uuid5(_NAMESPACE, "sim"))
 
     @classmethod
     def square(
-        cls, num_qubits: int, readout_error: float | Mapping[str, float] = 0.0
+        cls,
+        num_qubits: int,
+        readout_error: ReadoutError | Mapping[str, ReadoutError] = 0.0,
+        *,
+        random_readout_error: float | None = None,
+        noise_seed: int | None = None,
+        gate_error: float = 0.0,
+        cz_error: float = 0.0,
     ) -> Architecture:
         """The default device: ``num_qubits`` qubits on a square lattice.
 
         Args:
             num_qubits: Number of qubits.
-            readout_error: Readout error probability, for all qubits or per qubit name.
+            readout_error: Readout error, for all qubits or per qubit name: a flip probability
+                (symmetric) or a pair ``(P(1|0), P(0|1))``.
+            random_readout_error: If given, each qubit's errors are drawn from ``noise_seed``
+                instead: ``P(1|0)`` uniform in ``[0.5 m, m]`` and ``P(0|1)`` uniform in
+                ``[m, 2 m]`` for ``m = random_readout_error`` (1 decays to 0 more often).
+            noise_seed: Seed of those draws (``None``: 0), so a device is reproducible.
+            gate_error: Depolarizing probability after every single-qubit gate.
+            cz_error: Depolarizing probability after every ``cz``.
 
         Returns:
             The architecture, with a calibration set ID derived from its size.
+
+        Raises:
+            ValueError: An unknown qubit name or a probability out of range.
+
+        Example:
+            >>> arch = Architecture.square(2, {"QB1": (0.01, 0.03)})
+            >>> arch.readout_error["QB1"], arch.readout_error["QB2"]
+            ((0.01, 0.03), (0.0, 0.0))
         """
         qubits, connectivity = square_lattice(num_qubits)
-        if isinstance(readout_error, Mapping):
+        errors: dict[str, tuple[float, float]]
+        if random_readout_error is not None:
+            m = float(random_readout_error)
+            if not 0.0 <= m <= 0.25:
+                raise ValueError(f"random_readout_error must be in [0, 0.25], got {m}")
+            rng = np.random.default_rng(0 if noise_seed is None else noise_seed)
+            draws = rng.random((num_qubits, 2))
+            errors = {
+                q: (float(m * (0.5 + 0.5 * a)), float(m * (1.0 + b)))
+                for q, (a, b) in zip(qubits, draws.tolist(), strict=True)
+            }
+        elif isinstance(readout_error, Mapping):
             unknown = set(readout_error) - set(qubits)
             if unknown:
                 raise ValueError(f"readout_error names unknown qubits: {sorted(unknown)}")
-            errors = {q: float(readout_error.get(q, 0.0)) for q in qubits}
+            errors = {q: _pair(readout_error.get(q, 0.0)) for q in qubits}
         else:
-            errors = dict.fromkeys(qubits, float(readout_error))
-        for q, p in errors.items():
-            if not 0.0 <= p <= 0.5:
-                raise ValueError(f"readout error of {q} must be in [0, 0.5], got {p}")
+            errors = dict.fromkeys(qubits, _pair(readout_error))
+        for q, pair in errors.items():
+            for p in pair:
+                if not 0.0 <= p <= 0.5:
+                    raise ValueError(f"readout error of {q} must be in [0, 0.5], got {p}")
+        for name, p in (("gate_error", gate_error), ("cz_error", cz_error)):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {p}")
         label = f"shotpack-sim-{num_qubits}q"
         return cls(
             qubits=qubits,
             connectivity=connectivity,
             readout_error=errors,
+            gate_noise=GateNoise(float(gate_error), float(cz_error)),
             dut_label=label,
             calibration_set_id=uuid.uuid5(_NAMESPACE, label),
         )
@@ -196,14 +248,24 @@ class Architecture:
         return self._observation_set("calibration-set", self.calibration_set_id, rows)
 
     def quality_metrics(self) -> dict[str, Any]:
-        """Quality metric set of the calibration set: ideal gates, configured readout error."""
+        """Quality metric set of the calibration set: the configured noise.
+
+        Readout: ``fidelity = 1 - (P(1|0) + P(0|1)) / 2`` with ``error_0_to_1 = P(1|0)`` and
+        ``error_1_to_0 = P(0|1)``. Gates: the average gate fidelity of the depolarizing channel
+        of probability ``p``, ``1 - p (d - 1) / d`` (``d = 2`` for ``prx``, 4 for ``cz``).
+        """
         rows: list[tuple[str, float, str]] = []
+        noise = self.gate_noise
         for q in self.qubits:
-            fidelity = 1.0 - self.readout_error.get(q, 0.0)
-            rows.append((f"metrics.ssro.measure.constant.{q}.fidelity", fidelity, ""))
-            rows.append((f"metrics.rb.prx.drag_gaussian.{q}.fidelity", 1.0, ""))
+            p01, p10 = self.readout_error.get(q, (0.0, 0.0))
+            where = f"metrics.ssro.measure.constant.{q}"
+            rows.append((f"{where}.fidelity", 1.0 - (p01 + p10) / 2, ""))
+            rows.append((f"{where}.error_0_to_1", p01, ""))
+            rows.append((f"{where}.error_1_to_0", p10, ""))
+            rows.append((f"metrics.rb.prx.drag_gaussian.{q}.fidelity", 1.0 - noise.prx(q) / 2, ""))
         for a, b in self.connectivity:
-            rows.append((f"metrics.irb.cz.tgss.{a}__{b}.fidelity", 1.0, ""))
+            fidelity = 1.0 - 3.0 * noise.cz(a, b) / 4
+            rows.append((f"metrics.irb.cz.tgss.{a}__{b}.fidelity", fidelity, ""))
         set_id = uuid.uuid5(_NAMESPACE, f"{self.calibration_set_id}/metrics")
         return self._observation_set("quality-metric-set", set_id, rows)
 

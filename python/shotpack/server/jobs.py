@@ -800,6 +800,7 @@ class JobQueue:
                     request.shots,
                     job.rng,
                     readout_error=self.architecture.readout_error,
+                    gate_noise=self.architecture.gate_noise,
                     heralding=heralding,
                     max_qubits=self.max_qubits,
                     max_state_bytes=self.max_state_bytes,

@@ -17,6 +17,7 @@ from shotpack.server.app import ApiHTTPServer, RequestRecord
 from shotpack.server.architecture import Architecture
 from shotpack.server.faults import FaultPlan, truncate_path
 from shotpack.server.jobs import JobQueue
+from shotpack.server.simulator import ReadoutError
 
 __all__ = ["LocalServer", "return_freed_memory_promptly"]
 
@@ -57,7 +58,14 @@ class LocalServer:
         port: TCP port; 0 picks a free one (see :attr:`url` after :meth:`start`).
         qubits: Number of qubits of the square-lattice device (``QB1..QBn``).
         token: If given, every request needs ``Authorization: Bearer <token>`` (else 401).
-        readout_error: Probability of flipping a measured bit, for all qubits or per qubit name.
+        readout_error: Probability of flipping a measured bit, for all qubits or per qubit name;
+            a value may be a pair ``(P(1|0), P(0|1))`` for an asymmetric error.
+        random_readout_error: If given, every qubit's asymmetric readout error is drawn from
+            ``noise_seed``: ``P(1|0)`` in ``[m/2, m]`` and ``P(0|1)`` in ``[m, 2m]`` (see
+            :meth:`Architecture.square`); overrides ``readout_error``.
+        noise_seed: Seed of those draws (default 0, so the device is the same every time).
+        gate_error: Depolarizing probability after every single-qubit gate.
+        cz_error: Depolarizing probability after every ``cz``.
         seed: Seed for reproducible results (jobs draw from it in submission order).
         faults: Fault injection plan, or a spec string for :meth:`FaultPlan.parse`. A plan is
             always present (empty by default) so tests can add rules at any time.
@@ -105,7 +113,11 @@ class LocalServer:
         *,
         qubits: int = 5,
         token: str | None = None,
-        readout_error: float | Mapping[str, float] = 0.0,
+        readout_error: ReadoutError | Mapping[str, ReadoutError] = 0.0,
+        random_readout_error: float | None = None,
+        noise_seed: int | None = None,
+        gate_error: float = 0.0,
+        cz_error: float = 0.0,
         seed: int | None = None,
         faults: FaultPlan | str | None = None,
         job_delay: float = 0.0,
@@ -157,7 +169,14 @@ class LocalServer:
             uuid.NAMESPACE_URL, f"shotpack-sim/{quantum_computer}"
         )
         self.display_name = f"shotpack simulator ({qubits} qubits)"
-        self.architecture = Architecture.square(qubits, readout_error)
+        self.architecture = Architecture.square(
+            qubits,
+            readout_error,
+            random_readout_error=random_readout_error,
+            noise_seed=noise_seed,
+            gate_error=gate_error,
+            cz_error=cz_error,
+        )
         self.faults = FaultPlan.parse(faults, seed) if isinstance(faults, str) else faults
         if self.faults is None:
             self.faults = FaultPlan(seed)

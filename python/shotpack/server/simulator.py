@@ -17,8 +17,16 @@ How shots are simulated, without a per-shot Python loop:
   distribution, one qubit at a time, and the number of branches is bounded by the number of
   shots and by ``2**(dynamic measurements)``; a memory budget bounds the total state size.
 * ``cc_prx`` applies its rotation to the branches whose recorded feedback bit is 1.
-* Readout error flips each reported bit independently with the qubit's probability. A
-  mid-circuit measurement's feedback uses the reported (possibly flipped) bit, as hardware does.
+* Readout error flips each reported bit independently, with the qubit's probability for the
+  true bit: ``P(1|0)`` when the qubit was in 0, ``P(0|1)`` when it was in 1 (asymmetric, as on
+  hardware where a 1 may decay during the readout). A mid-circuit measurement's feedback uses the
+  reported (possibly flipped) bit, as hardware does.
+* Gate error is depolarizing: after a ``prx``/``rz``/``sx``/``u`` on a qubit with probability
+  ``p``, the qubit's state becomes ``(1 - p) rho + p I/2``; after a ``cz`` with probability ``p``
+  the pair's state becomes ``(1 - p) rho + p I/4``. Circuits whose measurements are all terminal
+  evolve a density matrix (exact mixture, ``2n`` qubits of storage) and sample from its diagonal;
+  circuits with mid-circuit measurements sample the error as Pauli trajectories: every branch's
+  shots are divided by a multinomial draw over the Pauli errors, as for a measurement.
 
 Finally shots are shuffled, so the branch grouping leaves no trace in the shot order.
 """
@@ -35,6 +43,7 @@ import numpy as np
 __all__ = [
     "SUPPORTED_OPS",
     "CircuitResult",
+    "GateNoise",
     "NativeOp",
     "SimulationCancelled",
     "SimulationError",
@@ -75,6 +84,45 @@ class NativeOp:
     name: str
     locus: tuple[str, ...]
     args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GateNoise:
+    """Depolarizing gate error of a device.
+
+    Args:
+        one_qubit: Depolarizing probability after each single-qubit gate, for all qubits or per
+            qubit name (missing qubits: 0).
+        two_qubit: Depolarizing probability after each ``cz``, for all pairs or per sorted pair
+            of qubit names (missing pairs: 0).
+
+    Example:
+        >>> GateNoise(0.001, 0.01).cz("QB1", "QB2")
+        0.01
+    """
+
+    one_qubit: float | Mapping[str, float] = 0.0
+    two_qubit: float | Mapping[tuple[str, str], float] = 0.0
+
+    def prx(self, qubit: str) -> float:
+        """Depolarizing probability of a single-qubit gate on ``qubit``."""
+        if isinstance(self.one_qubit, Mapping):
+            return float(self.one_qubit.get(qubit, 0.0))
+        return float(self.one_qubit)
+
+    def cz(self, a: str, b: str) -> float:
+        """Depolarizing probability of a ``cz`` on ``(a, b)`` (either order)."""
+        if isinstance(self.two_qubit, Mapping):
+            value = self.two_qubit.get((a, b), self.two_qubit.get((b, a), 0.0))
+            return float(value)
+        return float(self.two_qubit)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any gate has a non-zero error."""
+        one = self.one_qubit.values() if isinstance(self.one_qubit, Mapping) else [self.one_qubit]
+        two = self.two_qubit.values() if isinstance(self.two_qubit, Mapping) else [self.two_qubit]
+        return any(float(p) > 0 for p in (*one, *two))
 
 
 @dataclass
@@ -193,7 +241,7 @@ def _split(
     br: _Branches,
     qubit: int,
     rng: np.random.Generator,
-    error: float,
+    error: tuple[float, float],
     max_state_bytes: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Measure ``qubit`` projectively in every branch, dividing each branch's shots.
@@ -208,10 +256,11 @@ def _split(
     probs /= probs.sum(axis=1, keepdims=True)
     # Categories (true, reported): 0=(0,0) 1=(0,1) 2=(1,0) 3=(1,1).
     pvals = np.empty((b, 4))
-    pvals[:, 0] = probs[:, 0] * (1 - error)
-    pvals[:, 1] = probs[:, 0] * error
-    pvals[:, 2] = probs[:, 1] * error
-    pvals[:, 3] = probs[:, 1] * (1 - error)
+    p01, p10 = error
+    pvals[:, 0] = probs[:, 0] * (1 - p01)
+    pvals[:, 1] = probs[:, 0] * p01
+    pvals[:, 2] = probs[:, 1] * p10
+    pvals[:, 3] = probs[:, 1] * (1 - p10)
     pvals /= pvals.sum(axis=1, keepdims=True)
     split = rng.multinomial(br.counts, pvals)
     rows, cats = np.nonzero(split)
@@ -233,6 +282,126 @@ def _split(
     return true, reported
 
 
+_PAULIS = np.array(
+    [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
+    dtype=np.complex128,
+)
+
+
+def _depolarize_branches(
+    br: _Branches, qs: list[int], p: float, rng: np.random.Generator, max_state_bytes: int
+) -> None:
+    """Pauli trajectories of a depolarizing channel: split each branch's shots by error."""
+    k = len(qs)
+    ncat = 4**k
+    # (1 - p) rho + p I/d^2-mixture: each of the 4^k Paulis with p / 4^k, identity also 1 - p.
+    pvals = np.full(ncat, p / ncat)
+    pvals[0] += 1.0 - p
+    split = rng.multinomial(br.counts, pvals)
+    rows, cats = np.nonzero(split)
+    new_b = len(rows)
+    if new_b * br.state.shape[1] * 16 > max_state_bytes:
+        raise SimulationError(
+            f"gate noise splits the shots into {new_b} simultaneous statevectors of {br.n} "
+            f"qubits, over the simulator's memory budget of {max_state_bytes // 2**20} MiB; "
+            "use fewer shots, qubits or mid-circuit measurements"
+        )
+    br.counts = split[rows, cats]
+    br.select(rows)
+    for j, q in enumerate(qs):
+        pauli = (cats // 4 ** (k - 1 - j)) % 4
+        for which in (1, 2, 3):
+            hit = np.nonzero(pauli == which)[0]
+            if len(hit):
+                sub = br.state[hit]
+                _apply_1q(sub.reshape(len(hit), 1 << q, 2, -1), _PAULIS[which])
+                br.state[hit] = sub
+
+
+def _depolarize_density(rho: np.ndarray, n: int, qs: list[int], p: float) -> None:
+    """Apply ``rho -> (1 - p) rho + p I/d (x) Tr_qs rho`` in place (``rho`` is ``[2]*2n``)."""
+    if len(qs) == 1:
+        (q,) = qs
+        diag0 = rho.take(0, axis=q).take(0, axis=n + q - 1)
+        diag1 = rho.take(1, axis=q).take(1, axis=n + q - 1)
+        traced = (diag0 + diag1) * (p / 2)
+        rho *= 1.0 - p
+        for b in (0, 1):
+            index: list[Any] = [slice(None)] * (2 * n)
+            index[q] = b
+            index[n + q] = b
+            rho[tuple(index)] += traced
+        return
+    a, b = qs
+    # Partial trace over both qubits: sum of the four diagonal (a, b) blocks.
+    traced = np.zeros_like(rho[_block(n, a, b, 0, 0)])
+    for x in (0, 1):
+        for y in (0, 1):
+            traced += rho[_block(n, a, b, x, y)]
+    traced *= p / 4
+    rho *= 1.0 - p
+    for x in (0, 1):
+        for y in (0, 1):
+            rho[_block(n, a, b, x, y)] += traced
+
+
+def _block(n: int, a: int, b: int, x: int, y: int) -> tuple[Any, ...]:
+    index: list[Any] = [slice(None)] * (2 * n)
+    index[a] = x
+    index[n + a] = x
+    index[b] = y
+    index[n + b] = y
+    return tuple(index)
+
+
+def _is_static(ops: Sequence[NativeOp], terminal: list[bool]) -> bool:
+    """Whether the circuit is unitary up to terminal measurements (density-matrix path)."""
+    return all(
+        (op.name == "measure" and term) or op.name in _ONE_QUBIT or op.name in ("cz", *_NO_OPS)
+        for op, term in zip(ops, terminal, strict=True)
+    )
+
+
+def _density_probabilities(
+    ops: Sequence[NativeOp],
+    index: Mapping[str, int],
+    noise: GateNoise,
+    max_state_bytes: int,
+    should_cancel: Callable[[], bool] | None,
+) -> np.ndarray:
+    """Measurement probabilities of a unitary circuit with depolarizing gates (density matrix)."""
+    n = len(index)
+    if (1 << (2 * n)) * 16 > max_state_bytes:
+        raise SimulationError(
+            f"a {n}-qubit density matrix (needed for gate noise) exceeds the simulator's "
+            f"memory budget of {max_state_bytes // 2**20} MiB"
+        )
+    # The density matrix as a 2n-qubit vector: row qubits 0..n-1, column qubits n..2n-1.
+    rho = np.zeros((1, 1 << (2 * n)), dtype=np.complex128)
+    rho[0, 0] = 1.0
+    br = _Branches(2 * n, rho, np.array([1], dtype=np.int64), {}, {})
+    shaped = rho.reshape((2,) * (2 * n)) if n else rho.reshape(())
+    for op in ops:
+        if should_cancel is not None and should_cancel():
+            raise SimulationCancelled()
+        if op.name in _NO_OPS or op.name == "measure":
+            continue
+        qs = [index[q] for q in op.locus]
+        if op.name in _ONE_QUBIT:
+            u = one_qubit_matrix(op)
+            _apply_1q(br.view(qs[0]), u)
+            _apply_1q(br.view(n + qs[0]), u.conj())
+            p = noise.prx(op.locus[0])
+        else:
+            _apply_cz(br, qs[0], qs[1])
+            _apply_cz(br, n + qs[0], n + qs[1])
+            p = noise.cz(op.locus[0], op.locus[1])
+        if p > 0:
+            _depolarize_density(shaped, n, qs, p)
+    diag = np.einsum("ii->i", rho.reshape(1 << n, 1 << n)).real
+    return np.clip(diag, 0.0, None)
+
+
 def _terminal_flags(ops: Sequence[NativeOp]) -> list[bool]:
     """For each op, whether it is a measurement that can be deferred to the end."""
     flags = [False] * len(ops)
@@ -252,10 +421,18 @@ def _terminal_flags(ops: Sequence[NativeOp]) -> list[bool]:
     return flags
 
 
-def _error_of(readout_error: float | Mapping[str, float], name: str) -> float:
-    if isinstance(readout_error, Mapping):
-        return float(readout_error.get(name, 0.0))
-    return float(readout_error)
+#: A readout error: one flip probability, or ``(P(1|0), P(0|1))``.
+ReadoutError = float | tuple[float, float]
+
+
+def _error_of(
+    readout_error: ReadoutError | Mapping[str, ReadoutError], name: str
+) -> tuple[float, float]:
+    """``(P(1|0), P(0|1))`` of a qubit."""
+    value = readout_error.get(name, 0.0) if isinstance(readout_error, Mapping) else readout_error
+    if isinstance(value, tuple | list):
+        return float(value[0]), float(value[1])
+    return float(value), float(value)
 
 
 def simulate_circuit(
@@ -263,7 +440,8 @@ def simulate_circuit(
     shots: int,
     rng: np.random.Generator,
     *,
-    readout_error: float | Mapping[str, float] = 0.0,
+    readout_error: ReadoutError | Mapping[str, ReadoutError] = 0.0,
+    gate_noise: GateNoise | None = None,
     heralding: bool = False,
     max_qubits: int = 20,
     max_state_bytes: int = 1 << 30,
@@ -276,7 +454,9 @@ def simulate_circuit(
         shots: Number of shots (>= 0).
         rng: Random generator; results are reproducible for a seeded generator.
         readout_error: Probability of flipping a reported bit, one value for all qubits or a
-            mapping from qubit name to probability (missing qubits: 0).
+            mapping from qubit name to probability (missing qubits: 0); a value may be a pair
+            ``(P(1|0), P(0|1))`` for an asymmetric error.
+        gate_noise: Depolarizing gate error (default none).
         heralding: Emulate ``heralding_mode="zeros"``: a heralding readout of every circuit qubit
             precedes each shot, and shots in which any herald reads 1 (only possible through
             readout error) are discarded, so fewer shots may be returned.
@@ -332,7 +512,8 @@ def simulate_circuit(
     qubit_names = list(index)
     errors = [_error_of(readout_error, name) for name in qubit_names]
     if heralding:
-        keep = float(np.prod([1.0 - e for e in errors])) if errors else 1.0
+        # A herald reads 1 only when a qubit in 0 is misread: P(1|0).
+        keep = float(np.prod([1.0 - e[0] for e in errors])) if errors else 1.0
         shots = int(rng.binomial(shots, keep))
 
     state = np.zeros((1, 1 << n), dtype=np.complex128)
@@ -340,6 +521,18 @@ def simulate_circuit(
     br = _Branches(n, state, np.array([shots], dtype=np.int64), {}, {})
     terminal = _terminal_flags(ops)
     deferred: list[tuple[str, list[int]]] = []
+    noisy = gate_noise is not None and gate_noise.enabled
+    if gate_noise is not None and noisy and _is_static(ops, terminal):
+        probs = _density_probabilities(ops, index, gate_noise, max_state_bytes, should_cancel)
+        # One branch whose amplitudes' squares are the mixture's probabilities: the deferred
+        # sampling below reads only |amplitude|^2.
+        br.state = np.sqrt(probs / probs.sum()).astype(np.complex128)[None, :]
+        deferred = [
+            (str(op.args["key"]), [index[q] for q in op.locus])
+            for op in ops
+            if op.name == "measure"
+        ]
+        return _collect(br, keys, deferred, errors, rng)
 
     for i, op in enumerate(ops):
         if should_cancel is not None and should_cancel():
@@ -349,8 +542,12 @@ def simulate_circuit(
         qs = [index[q] for q in op.locus]
         if op.name in _ONE_QUBIT:
             _apply_1q(br.view(qs[0]), one_qubit_matrix(op))
+            if noisy and gate_noise is not None and (p := gate_noise.prx(op.locus[0])) > 0:
+                _depolarize_branches(br, qs, p, rng, max_state_bytes)
         elif op.name == "cz":
             _apply_cz(br, qs[0], qs[1])
+            if noisy and gate_noise is not None and (p := gate_noise.cz(*op.locus)) > 0:
+                _depolarize_branches(br, qs, p, rng, max_state_bytes)
         elif op.name == "cc_prx":
             fb = (str(op.args["feedback_key"]), index[str(op.args["feedback_qubit"])])
             bits = br.feedback.get(fb)
@@ -369,7 +566,7 @@ def simulate_circuit(
                 br.state[on] = sub
         elif op.name == "reset":
             for q in qs:
-                true, _ = _split(br, q, rng, 0.0, max_state_bytes)
+                true, _ = _split(br, q, rng, (0.0, 0.0), max_state_bytes)
                 flip = np.nonzero(true)[0]
                 if len(flip):
                     view = br.view(q)
@@ -397,7 +594,7 @@ def _collect(
     br: _Branches,
     keys: list[str],
     deferred: list[tuple[str, list[int]]],
-    errors: list[float],
+    errors: list[tuple[float, float]],
     rng: np.random.Generator,
 ) -> CircuitResult:
     """Sample deferred measurements per branch, apply readout error, shuffle shots.
@@ -449,10 +646,16 @@ def _collect(
                 for lo in range(0, total, _BLOCK_SHOTS):
                     hi = min(total, lo + _BLOCK_SHOTS)
                     table[lo:hi, first + j] = (outcome[lo:hi] >> shift) & 1
-                if errors[q] > 0:
+                p01, p10 = errors[q]
+                if p01 > 0 or p10 > 0:
                     for lo in range(0, total, _BLOCK_SHOTS):
                         hi = min(total, lo + _BLOCK_SHOTS)
-                        table[lo:hi, first + j] ^= rng.random(hi - lo) < errors[q]
+                        column = table[lo:hi, first + j]
+                        if p01 == p10:
+                            column ^= rng.random(hi - lo) < p01
+                        else:
+                            # The flip probability depends on the true bit.
+                            column ^= rng.random(hi - lo) < np.where(column, p10, p01)
         del outcome
 
     if width:

@@ -26,6 +26,7 @@ pub mod grouping;
 pub mod json;
 pub mod layout;
 pub mod memory;
+pub mod mitigation;
 pub mod pack;
 pub mod registers;
 
