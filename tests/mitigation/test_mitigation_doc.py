@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import math
-import re
-from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "mitigation.md"
+from tests._doc_blocks import DOCS, python_blocks, run_blocks
+
+DOC = DOCS / "mitigation.md"
 
 
 def test_mitigation_doc_runs() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    blocks = python_blocks(DOC)
     assert len(blocks) == 2, "docs/mitigation.md should have two python blocks"
-    namespace: dict[str, object] = {}
-    try:
-        for i, block in enumerate(blocks):
-            exec(compile(block, f"{DOC}:block{i}", "exec"), namespace)
-    finally:
-        server = namespace.get("server")
-        if server is not None:
-            server.stop()  # type: ignore[attr-defined]
+    with run_blocks(DOC, blocks) as namespace:
+        pass
     value, stderr, exact = namespace["value"], namespace["stderr"], namespace["exact"]
     assert abs(value - exact) <= 5 * stderr  # type: ignore[operator]
     res = namespace["res"]
