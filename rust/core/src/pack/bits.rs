@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 use crate::layout::{first_byte_mask, num_bytes, row_to_u64};
 use std::convert::Infallible;
 
+use super::pext::{self, fast_pext};
+
 /// Packs one row from a bit source. `bit(c)` is called once per column, `c = 0..num_bits`, in
 /// column order, so a source that must be read sequentially (a Python list) can be used.
 ///
@@ -320,11 +322,71 @@ fn gather_short(src: &[u8], nb: usize, out: &mut [u8], onb: usize, f: impl Fn(u6
 }
 
 /// Bit gather: new bit `j` of every row is old bit `indices[j]` (order and repeats kept).
-/// `out` holds `rows * num_bytes(indices.len())` bytes.
+/// `out` holds `rows * num_bytes(indices.len())` bytes and is fully overwritten.
+///
+/// Uses BMI2 `PEXT` where the CPU has a fast one and the indices compile to fewer extracts
+/// than the portable path needs steps (see [`fast_pext`]); otherwise the portable path of
+/// [`gather_bits_portable`]. Both give identical bytes.
 ///
 /// # Errors
 /// [`Error::Index`] for an index `>= num_bits`; [`Error::Shape`] for mismatched lengths.
 pub fn gather_bits(src: &[u8], num_bits: usize, indices: &[usize], out: &mut [u8]) -> Result<()> {
+    let Some((nb, onb)) = check_gather(src, num_bits, indices, out)? else {
+        return Ok(());
+    };
+    if fast_pext() {
+        let ops = pext::plan(indices);
+        // Short rows: shifts of runs or byte tables cost about one step per run or per source
+        // byte, a `PEXT` one step per op; wide rows have only the bit-by-bit portable path.
+        let prefer = if nb <= 8 && onb <= 8 {
+            let (runs, used) = short_costs(indices);
+            ops.len() < runs && ops.len() <= used
+        } else {
+            true
+        };
+        if prefer && pext::gather(src, nb, &ops, out, onb) {
+            return Ok(());
+        }
+    }
+    gather_portable(src, nb, indices, out, onb);
+    Ok(())
+}
+
+/// [`gather_bits`] without `PEXT`: shifts of runs, byte tables, or (rows over 8 bytes) bit by
+/// bit. The reference the `PEXT` path is tested against; always available.
+///
+/// # Errors
+/// As [`gather_bits`].
+pub fn gather_bits_portable(
+    src: &[u8],
+    num_bits: usize,
+    indices: &[usize],
+    out: &mut [u8],
+) -> Result<()> {
+    if let Some((nb, onb)) = check_gather(src, num_bits, indices, out)? {
+        gather_portable(src, nb, indices, out, onb);
+    }
+    Ok(())
+}
+
+/// Number of runs of consecutive indices and of distinct source bytes they read.
+fn short_costs(indices: &[usize]) -> (usize, usize) {
+    let runs = 1 + indices.windows(2).filter(|w| w[1] != w[0] + 1).count();
+    let mut bytes = 0u8;
+    for &k in indices {
+        bytes |= 1 << (k / 8);
+    }
+    (runs, bytes.count_ones() as usize)
+}
+
+/// Checks a gather's arguments; returns the source and output row widths in bytes, or `None`
+/// when there is nothing to write.
+fn check_gather(
+    src: &[u8],
+    num_bits: usize,
+    indices: &[usize],
+    out: &[u8],
+) -> Result<Option<(usize, usize)>> {
     let nb = num_bytes(num_bits);
     let rows = check_rows(src.len(), nb, "input")?;
     if let Some(&bad) = indices.iter().find(|&&i| i >= num_bits) {
@@ -340,9 +402,12 @@ pub fn gather_bits(src: &[u8], num_bits: usize, indices: &[usize], out: &mut [u8
             out.len()
         )));
     }
-    if onb == 0 {
-        return Ok(());
-    }
+    Ok((onb > 0).then_some((nb, onb)))
+}
+
+/// The portable gather on checked arguments (`onb >= 1`).
+fn gather_portable(src: &[u8], nb: usize, indices: &[usize], out: &mut [u8], onb: usize) {
+    let new_bits = indices.len();
     // Where each wanted bit sits in a source row, computed once.
     let pos: Vec<(usize, u8)> = indices
         .iter()
@@ -393,7 +458,6 @@ pub fn gather_bits(src: &[u8], num_bits: usize, indices: &[usize], out: &mut [u8
             let Ok(()) = res;
         }
     }
-    Ok(())
 }
 
 /// Concatenates rows bit-wise: part 0 lands in the lowest bits, part 1 right above it, and so
