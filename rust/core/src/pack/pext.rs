@@ -101,72 +101,70 @@ mod x86 {
 
     #[target_feature(enable = "bmi2")]
     pub(super) fn gather(src: &[u8], nb: usize, ops: &[Op], out: &mut [u8], onb: usize) {
-        if nb <= 8 && onb <= 8 {
-            // One source word and one output word per row: a loop per row width, so that each
-            // row is one fixed-size load.
-            match (nb, ops.len() == 1) {
-                (1, true) => short::<1, true>(src, ops, out, onb),
-                (2, true) => short::<2, true>(src, ops, out, onb),
-                (3, true) => short::<3, true>(src, ops, out, onb),
-                (4, true) => short::<4, true>(src, ops, out, onb),
-                (5, true) => short::<5, true>(src, ops, out, onb),
-                (6, true) => short::<6, true>(src, ops, out, onb),
-                (7, true) => short::<7, true>(src, ops, out, onb),
-                (_, true) => short::<8, true>(src, ops, out, onb),
-                (1, false) => short::<1, false>(src, ops, out, onb),
-                (2, false) => short::<2, false>(src, ops, out, onb),
-                (3, false) => short::<3, false>(src, ops, out, onb),
-                (4, false) => short::<4, false>(src, ops, out, onb),
-                (5, false) => short::<5, false>(src, ops, out, onb),
-                (6, false) => short::<6, false>(src, ops, out, onb),
-                (7, false) => short::<7, false>(src, ops, out, onb),
-                (_, false) => short::<8, false>(src, ops, out, onb),
-            }
+        if nb > 8 || onb > 8 {
+            return wide(src, nb, ops, out, onb);
+        }
+        // One source word and one output word per row: a loop per (row width, output width),
+        // so that each row is one fixed-size load and one fixed-size store.
+        macro_rules! by_onb {
+            ($nb:literal, $one:literal) => {
+                match onb {
+                    1 => short::<$nb, 1, $one>(src, ops, out),
+                    2 => short::<$nb, 2, $one>(src, ops, out),
+                    3 => short::<$nb, 3, $one>(src, ops, out),
+                    4 => short::<$nb, 4, $one>(src, ops, out),
+                    5 => short::<$nb, 5, $one>(src, ops, out),
+                    6 => short::<$nb, 6, $one>(src, ops, out),
+                    7 => short::<$nb, 7, $one>(src, ops, out),
+                    _ => short::<$nb, 8, $one>(src, ops, out),
+                }
+            };
+        }
+        macro_rules! by_nb {
+            ($one:literal) => {
+                match nb {
+                    1 => by_onb!(1, $one),
+                    2 => by_onb!(2, $one),
+                    3 => by_onb!(3, $one),
+                    4 => by_onb!(4, $one),
+                    5 => by_onb!(5, $one),
+                    6 => by_onb!(6, $one),
+                    7 => by_onb!(7, $one),
+                    _ => by_onb!(8, $one),
+                }
+            };
+        }
+        if ops.len() == 1 {
+            by_nb!(true);
         } else {
-            wide(src, nb, ops, out, onb);
+            by_nb!(false);
         }
     }
 
-    /// Rows of `NB <= 8` bytes to rows of `onb <= 8` bytes. `ONE`: a single op (its shift is
+    /// Rows of `NB <= 8` bytes to rows of `ONB <= 8` bytes. `ONE`: a single op (its shift is
     /// then 0, since it starts at output bit 0).
     #[target_feature(enable = "bmi2")]
     #[inline]
-    fn short<const NB: usize, const ONE: bool>(src: &[u8], ops: &[Op], out: &mut [u8], onb: usize) {
-        let extract = |v: u64| -> u64 {
-            if ONE {
-                _pext_u64(v, ops[0].mask)
+    fn short<const NB: usize, const ONB: usize, const ONE: bool>(
+        src: &[u8],
+        ops: &[Op],
+        out: &mut [u8],
+    ) {
+        let first = ops[0].mask;
+        for (row, orow) in src.chunks_exact(NB).zip(out.chunks_exact_mut(ONB)) {
+            let mut b = [0u8; 8];
+            b[8 - NB..].copy_from_slice(row);
+            let v = u64::from_be_bytes(b);
+            let o = if ONE {
+                _pext_u64(v, first)
             } else {
                 let mut o = 0u64;
                 for op in ops {
                     o |= _pext_u64(v, op.mask) << op.shift;
                 }
                 o
-            }
-        };
-        let load = |row: &[u8]| -> u64 {
-            let mut b = [0u8; 8];
-            b[8 - NB..].copy_from_slice(row);
-            u64::from_be_bytes(b)
-        };
-        let rows = src.len() / NB;
-        // The output bytes of a row sit at the top of the stored word, so one 8-byte store
-        // writes them; its other bytes land on the next rows, which overwrite them later.
-        // Rows whose 8-byte store would pass the end of `out` are written byte-exact.
-        let up = 64 - 8 * onb as u32;
-        let bulk = if out.len() >= 8 {
-            ((out.len() - 8) / onb + 1).min(rows)
-        } else {
-            0
-        };
-        let (head, tail) = src.split_at(bulk * NB);
-        for (r, row) in head.chunks_exact(NB).enumerate() {
-            let o = extract(load(row)) << up;
-            out[r * onb..r * onb + 8].copy_from_slice(&o.to_be_bytes());
-        }
-        for (r, row) in tail.chunks_exact(NB).enumerate() {
-            let o = extract(load(row)) << up;
-            let at = (bulk + r) * onb;
-            out[at..at + onb].copy_from_slice(&o.to_be_bytes()[..onb]);
+            };
+            orow.copy_from_slice(&o.to_be_bytes()[8 - ONB..]);
         }
     }
 
