@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,3 +110,14 @@ def test_slice_bits_one_million_rows_in_order_and_reversed():
     for picks in (list(range(0, 64, 3)), list(range(63, -1, -5)), [5, 5, 60, 1]):
         got = BitArray(arr, 64).slice_bits(picks)
         np.testing.assert_array_equal(got.array, _numpy_slice(arr, 64, picks))
+
+
+@pytest.mark.parametrize("num_bits", [5, 20, 64, 65, 130])
+def test_postselect_many_rows_against_numpy(num_bits: int):
+    """Blocks of 64 rows and a partial last block: NumPy's mask-and-take on the same rows."""
+    rng = np.random.default_rng(num_bits)
+    arr = rng.integers(0, 256, (10_007, (num_bits + 7) // 8), dtype=np.uint8)
+    idx, sel = [0, num_bits // 2, num_bits - 1], [True, False, True]
+    bits = np.unpackbits(arr, axis=1)[:, ::-1]  # column k is bit k
+    keep = np.all(bits[:, idx] == np.array(sel), axis=1)
+    np.testing.assert_array_equal(BitArray(arr, num_bits).postselect(idx, sel).array, arr[keep])

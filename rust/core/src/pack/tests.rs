@@ -287,7 +287,7 @@ fn word_kernels_match_bit_by_bit_references() {
     // Row counts around the 8-byte windows; index lists that take the run and the table paths.
     for n in [1, 3, 7, 8, 9, 16, 20, 24, 57, 63, 64, 65, 128] {
         let nb = num_bytes(n);
-        for rows in [0, 1, 2, 7, 8, 9, 33] {
+        for rows in [0, 1, 2, 7, 8, 9, 33, 64, 65, 130] {
             let src = random_rows(rows, n, (n * 100 + rows) as u64);
             let mut counts = vec![0u64; rows];
             bitcount_rows(&src, n, &mut counts).unwrap();
