@@ -102,7 +102,9 @@ def report(rows: Sequence[Row]) -> None:
     print(f"{'case':<64} {'anchor':>10} {'shotpack':>10} {'ratio':>9} {'target':>7}")
     for case, anchor, ours, target in rows:
         ratio = anchor / ours if ours > 0 else float("inf")
-        tgt = f"{target:>6.0f}x" if target else "      -"
+        tgt = "      -"
+        if target:
+            tgt = f"{target:>6.0f}x" if target >= 10 else f"{target:>6.2f}x"
         flag = "" if target is None or ratio >= target else "  (below target)"
         print(f"{case:<64} {anchor:>9.4f}s {ours:>9.4f}s {ratio:>8.1f}x {tgt}{flag}")
 

@@ -8,9 +8,8 @@ use std::borrow::Cow;
 
 use numpy::PyReadonlyArrayDyn;
 use pyo3::ffi;
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString};
 use shotpack_core::counts::{count_empty_rows, count_rows, Histogram};
 use shotpack_core::layout::{self, first_byte_mask, num_bytes, row_to_u64};
 use shotpack_core::Error;
@@ -51,13 +50,12 @@ fn bitstring<'py>(
     }
 }
 
-/// The row as a Python int (padding masked; the empty row of zero bits is 0). `from_bytes` is
-/// `int.from_bytes`, looked up once per call rather than once per key.
+/// The row as a Python int (padding masked; the empty row of zero bits is 0). `buf` is scratch
+/// space for rows over 64 bits.
 fn row_int<'py>(
     py: Python<'py>,
     row: &[u8],
     num_bits: usize,
-    from_bytes: &Bound<'py, PyAny>,
     buf: &mut Vec<u8>,
 ) -> PyResult<Bound<'py, PyAny>> {
     if num_bits <= 64 {
@@ -70,7 +68,69 @@ fn row_int<'py>(
         let v = buf.iter().fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
         return Ok(v.into_pyobject(py)?.into_any());
     }
-    from_bytes.call1((PyBytes::new(py, buf), intern!(py, "big")))
+    int_from_be_bytes(py, buf)
+}
+
+/// A non-negative Python int from big-endian bytes: straight through CPython's byte-array
+/// constructor (no `bytes` object, no method call), or `int.from_bytes` where the C API does
+/// not offer one.
+fn int_from_be_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+    {
+        // SAFETY (both): the GIL is held (`py`); the call reads exactly `bytes.len()` bytes of
+        // a live slice and returns a new reference to an int, or null with an exception set
+        // (turned into `Err` by `from_owned_ptr_or_err`).
+        #[cfg(not(Py_3_13))]
+        let ptr = unsafe { ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 0, 0) };
+        #[cfg(Py_3_13)]
+        let ptr = unsafe {
+            ffi::PyLong_FromUnsignedNativeBytes(
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                ffi::Py_ASNATIVEBYTES_BIG_ENDIAN,
+            )
+        };
+        // SAFETY: as above; `ptr` is an owned reference or null.
+        unsafe { Bound::from_owned_ptr_or_err(py, ptr) }
+    }
+    #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
+    {
+        py.get_type::<pyo3::types::PyInt>().call_method1(
+            pyo3::intern!(py, "from_bytes"),
+            (
+                pyo3::types::PyBytes::new(py, bytes),
+                pyo3::intern!(py, "big"),
+            ),
+        )
+    }
+}
+
+// CPython exports this from 3.10 through 3.14 (`Include/cpython/dictobject.h`, outside the
+// limited API); pyo3-ffi leaves it out as a private name.
+#[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+extern "C" {
+    fn _PyDict_NewPresized(minused: ffi::Py_ssize_t) -> *mut ffi::PyObject;
+}
+
+/// An empty dict sized for `n` items, so that filling it skips the early resizes (each one
+/// rehashes every key inserted so far). CPython caps the presize at 2^17 slots; larger dicts
+/// still grow once or twice past that.
+fn dict_with_capacity(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyDict>> {
+    #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+    {
+        let n = ffi::Py_ssize_t::try_from(n).unwrap_or(ffi::Py_ssize_t::MAX);
+        // SAFETY: the GIL is held (`py`); `_PyDict_NewPresized` returns a new reference to an
+        // empty exact dict, or null with an exception set (turned into `Err` here), so the
+        // owned pointer is a `dict` whenever it is not null.
+        unsafe {
+            Ok(Bound::from_owned_ptr_or_err(py, _PyDict_NewPresized(n))?.cast_into_unchecked())
+        }
+    }
+    #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
+    {
+        let _ = n;
+        Ok(PyDict::new(py))
+    }
 }
 
 /// Histogram of every row of a packed array, plus its bytes in C order.
@@ -107,7 +167,7 @@ fn counts_dict<'py, K: IntoPyObject<'py>>(
     let view = packed.as_array();
     let (data, h) = histogram(py, &view, lead_rows(&shape), num_bits, false)?;
     let nb = num_bytes(num_bits);
-    let dict = PyDict::new(py);
+    let dict = dict_with_capacity(py, h.first_rows.len())?;
     for (&r, &c) in h.first_rows.iter().zip(&h.counts) {
         dict.set_item(key(&data[r * nb..(r + 1) * nb])?, c)?;
     }
@@ -137,10 +197,9 @@ fn get_int_counts<'py>(
     num_bits: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     guard("get_int_counts", || {
-        let from_bytes = py.get_type::<PyInt>().getattr(intern!(py, "from_bytes"))?;
         let mut buf = Vec::with_capacity(num_bytes(num_bits));
         counts_dict(py, &packed, num_bits, |row| {
-            row_int(py, row, num_bits, &from_bytes, &mut buf)
+            row_int(py, row, num_bits, &mut buf)
         })
     })
 }

@@ -120,3 +120,25 @@ def test_non_contiguous_views_are_counted_in_c_order() -> None:
     ours, theirs = pair(arr, 2)
     assert items(ours.transpose().get_counts()) == items(theirs.transpose().get_counts())
     assert ours[::-1, 1:].get_bitstrings() == theirs[::-1, 1:].get_bitstrings()
+
+
+@given(st.data())
+def test_wide_int_counts_match_qiskit_in_order(data: st.DataObject) -> None:
+    """Above 128 bits ints come from the row bytes directly: same keys, counts and order as
+    Qiskit (``int.from_bytes`` of the masked row), padding garbage ignored."""
+    num_bits = data.draw(st.sampled_from([129, 200, 256, 1000]))
+    ours, theirs = pair(*data.draw(packed_arrays(num_bits=num_bits, garbage=True)))
+    got = ours.get_int_counts()
+    assert items(got) == items(theirs.get_int_counts())
+    assert all(type(k) is int for k in got)
+
+
+@pytest.mark.parametrize("num_bits", [12, 20, 24, 30])
+def test_many_distinct_int_counts_keep_first_occurrence_order(num_bits: int) -> None:
+    """Dense and hashed counting, many distinct outcomes: Qiskit's keys, counts and order."""
+    rng = np.random.default_rng(num_bits)
+    vals = [*rng.integers(0, 2**num_bits, 30_000).tolist(), 0, 1, 0]
+    ours = BitArray.from_samples(vals, num_bits)
+    theirs = ours.to_qiskit()
+    assert items(ours.get_int_counts()) == items(theirs.get_int_counts())
+    assert items(ours.get_counts()) == items(theirs.get_counts())

@@ -69,7 +69,9 @@ pub fn count_rows(data: &[u8], num_bits: usize, want_ids: bool) -> Result<Histog
         },
         ..Histogram::default()
     };
-    if num_bits <= 64 && use_dense(num_bits, rows) {
+    // The dense table's u32 slots hold per-outcome counts when no ids are kept, so it is
+    // limited to fewer than 2^32 rows (beyond that, the hash map's u64 counts).
+    if num_bits <= 64 && use_dense(num_bits, rows) && u32::try_from(rows).is_ok() {
         count_dense(data, nb, num_bits, &mut h);
     } else if num_bits <= 64 {
         count_hashed_u64(data, nb, num_bits, &mut h);
@@ -123,10 +125,31 @@ fn record(h: &mut Histogram, slot: &mut u32, row: usize) {
 
 fn count_dense(data: &[u8], nb: usize, num_bits: usize, h: &mut Histogram) {
     let mut table = vec![0u32; 1usize << num_bits];
+    if h.ids.is_some() {
+        for (r, row) in data.chunks_exact(nb).enumerate() {
+            let v = row_to_u64(row, num_bits) as usize;
+            record(h, &mut table[v], r);
+        }
+        return;
+    }
+    // Counts only: the table holds the counts themselves, so each row touches one random slot
+    // (not a slot and then a count); the outcomes are listed as first seen and their counts
+    // read back at the end. A u32 slot cannot overflow: `count_rows` sends 2^32 rows or more
+    // to the hash map.
+    let mut outcomes: Vec<u32> = Vec::new();
     for (r, row) in data.chunks_exact(nb).enumerate() {
         let v = row_to_u64(row, num_bits) as usize;
-        record(h, &mut table[v], r);
+        let slot = &mut table[v];
+        if *slot == 0 {
+            h.first_rows.push(r);
+            outcomes.push(v as u32);
+        }
+        *slot += 1;
     }
+    h.counts = outcomes
+        .iter()
+        .map(|&v| u64::from(table[v as usize]))
+        .collect();
 }
 
 fn count_hashed_u64(data: &[u8], nb: usize, num_bits: usize, h: &mut Histogram) {

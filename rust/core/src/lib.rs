@@ -3,7 +3,9 @@
 //! The packed layout is Qiskit's `BitArray` layout (see [`layout`]): each shot is a row of
 //! `ceil(num_bits / 8)` bytes, big-endian across bytes, bit `k` at value `1 << (k % 8)` of byte
 //! `num_bytes - 1 - k / 8`.
-#![forbid(unsafe_code)]
+// `unsafe` only where a module allows it, with its reason: the one call into a BMI2 function
+// after run-time CPU detection (`pack::pext`).
+#![deny(unsafe_code)]
 #![warn(clippy::pedantic)]
 // Why these pedantic lints are off for the whole crate:
 // - Truncating casts (`as u8`, `as u32`) are how bytes and lanes are taken out of wider words

@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 use crate::layout::{first_byte_mask, num_bytes, row_to_u64};
 use std::convert::Infallible;
 
+use super::pext::{self, fast_pext};
+
 /// Packs one row from a bit source. `bit(c)` is called once per column, `c = 0..num_bits`, in
 /// column order, so a source that must be read sequentially (a Python list) can be used.
 ///
@@ -320,11 +322,71 @@ fn gather_short(src: &[u8], nb: usize, out: &mut [u8], onb: usize, f: impl Fn(u6
 }
 
 /// Bit gather: new bit `j` of every row is old bit `indices[j]` (order and repeats kept).
-/// `out` holds `rows * num_bytes(indices.len())` bytes.
+/// `out` holds `rows * num_bytes(indices.len())` bytes and is fully overwritten.
+///
+/// Uses BMI2 `PEXT` where the CPU has a fast one and the indices compile to fewer extracts
+/// than the portable path needs steps (see [`fast_pext`]); otherwise the portable path of
+/// [`gather_bits_portable`]. Both give identical bytes.
 ///
 /// # Errors
 /// [`Error::Index`] for an index `>= num_bits`; [`Error::Shape`] for mismatched lengths.
 pub fn gather_bits(src: &[u8], num_bits: usize, indices: &[usize], out: &mut [u8]) -> Result<()> {
+    let Some((nb, onb)) = check_gather(src, num_bits, indices, out)? else {
+        return Ok(());
+    };
+    if fast_pext() {
+        let ops = pext::plan(indices);
+        // Short rows: shifts of runs or byte tables cost about one step per run or per source
+        // byte, a `PEXT` one step per op; wide rows have only the bit-by-bit portable path.
+        let prefer = if nb <= 8 && onb <= 8 {
+            let (runs, used) = short_costs(indices);
+            ops.len() < runs && ops.len() <= used
+        } else {
+            true
+        };
+        if prefer && pext::gather(src, nb, &ops, out, onb) {
+            return Ok(());
+        }
+    }
+    gather_portable(src, nb, indices, out, onb);
+    Ok(())
+}
+
+/// [`gather_bits`] without `PEXT`: shifts of runs, byte tables, or (rows over 8 bytes) bit by
+/// bit. The reference the `PEXT` path is tested against; always available.
+///
+/// # Errors
+/// As [`gather_bits`].
+pub fn gather_bits_portable(
+    src: &[u8],
+    num_bits: usize,
+    indices: &[usize],
+    out: &mut [u8],
+) -> Result<()> {
+    if let Some((nb, onb)) = check_gather(src, num_bits, indices, out)? {
+        gather_portable(src, nb, indices, out, onb);
+    }
+    Ok(())
+}
+
+/// Number of runs of consecutive indices and of distinct source bytes they read.
+fn short_costs(indices: &[usize]) -> (usize, usize) {
+    let runs = 1 + indices.windows(2).filter(|w| w[1] != w[0] + 1).count();
+    let mut bytes = 0u8;
+    for &k in indices {
+        bytes |= 1 << (k / 8);
+    }
+    (runs, bytes.count_ones() as usize)
+}
+
+/// Checks a gather's arguments; returns the source and output row widths in bytes, or `None`
+/// when there is nothing to write.
+fn check_gather(
+    src: &[u8],
+    num_bits: usize,
+    indices: &[usize],
+    out: &[u8],
+) -> Result<Option<(usize, usize)>> {
     let nb = num_bytes(num_bits);
     let rows = check_rows(src.len(), nb, "input")?;
     if let Some(&bad) = indices.iter().find(|&&i| i >= num_bits) {
@@ -340,9 +402,12 @@ pub fn gather_bits(src: &[u8], num_bits: usize, indices: &[usize], out: &mut [u8
             out.len()
         )));
     }
-    if onb == 0 {
-        return Ok(());
-    }
+    Ok((onb > 0).then_some((nb, onb)))
+}
+
+/// The portable gather on checked arguments (`onb >= 1`).
+fn gather_portable(src: &[u8], nb: usize, indices: &[usize], out: &mut [u8], onb: usize) {
+    let new_bits = indices.len();
     // Where each wanted bit sits in a source row, computed once.
     let pos: Vec<(usize, u8)> = indices
         .iter()
@@ -393,7 +458,6 @@ pub fn gather_bits(src: &[u8], num_bits: usize, indices: &[usize], out: &mut [u8
             let Ok(()) = res;
         }
     }
-    Ok(())
 }
 
 /// Concatenates rows bit-wise: part 0 lands in the lowest bits, part 1 right above it, and so
@@ -497,58 +561,99 @@ pub fn postselect_mask(
 }
 
 /// Keeps the rows with `row & mask == want` (in order, copied whole, padding included).
-/// Counts first so the result is allocated once at its final size.
+///
+/// Two passes: the first tests every row and records the verdicts as one bit per row (64 rows
+/// per word, no branches) and their number, so the result is allocated once at its final
+/// size; the second walks the set bits and copies only the kept rows.
 ///
 /// # Errors
 /// [`Error::Shape`] when `src` is not a whole number of rows of `mask.len()` bytes.
 pub fn postselect_rows(src: &[u8], mask: &[u8], want: &[u8]) -> Result<Vec<u8>> {
     let nb = mask.len();
-    check_rows(src.len(), nb, "input")?;
+    let rows = check_rows(src.len(), nb, "input")?;
     if nb == 0 {
         return Ok(Vec::new());
     }
-    // Only the bytes with a condition are compared (usually one or two per row).
-    let tests: Vec<(usize, u8, u8)> = (0..nb)
-        .filter(|&i| mask[i] != 0)
-        .map(|i| (i, mask[i], want[i]))
-        .collect();
-    let keep = |row: &[u8]| tests.iter().all(|&(i, m, w)| row[i] & m == w);
+    let mut verdicts: Vec<u64> = alloc::with_capacity(rows.div_ceil(64))?;
     if nb <= 8 {
-        // One masked integer compare per row; kept rows gathered first, then copied.
-        let (m, w) = (be_value(mask), be_value(want));
-        let mut count = 0usize;
-        for_each_short_row(src, nb, |_, v| count += usize::from(v & m == w));
-        // Branch-free: every row is copied to the next free slot, which only advances on a
-        // match (one spare slot takes the copies after the last match; truncated below).
-        let mut out = alloc::zeroed(alloc::checked_size(count + 1, nb, "postselect")?)?;
-        let mut k = 0usize;
-        macro_rules! select {
-            ($n:literal) => {
-                for row in src.chunks_exact($n) {
-                    let mut b = [0u8; 8];
-                    b[8 - $n..].copy_from_slice(row);
-                    out[k * $n..(k + 1) * $n].copy_from_slice(row);
-                    k += usize::from(u64::from_be_bytes(b) & m == w);
+        // One masked integer compare per row.
+        // Compared in little-endian order (the byte swap moves mask, value and row alike), so
+        // that no row needs a byte swap.
+        let (m_le, w_le) = (be_value(mask).swap_bytes(), be_value(want).swap_bytes());
+        macro_rules! test {
+            ($n:literal) => {{
+                // Whole blocks of 64 rows have a fixed trip count (unrolled, vectorised).
+                let blocks = src.chunks_exact($n * 64);
+                let rest = blocks.remainder();
+                // Verdicts as bytes first (independent compares), then eight bytes to eight
+                // bits at a time.
+                let block_bits = |block: &[u8]| {
+                    let mut v = [0u8; 64];
+                    for (x, row) in v.iter_mut().zip(block.chunks_exact($n)) {
+                        let mut b = [0u8; 8];
+                        b[8 - $n..].copy_from_slice(row);
+                        *x = u8::from(u64::from_le_bytes(b) & m_le == w_le);
+                    }
+                    v.chunks_exact(8).enumerate().fold(0u64, |bits, (g, c)| {
+                        bits | (u64::from(gather8(c, false)) << (8 * g))
+                    })
+                };
+                verdicts.extend(blocks.map(block_bits));
+                if !rest.is_empty() {
+                    verdicts.push(block_bits(rest));
                 }
-            };
+            }};
         }
         match nb {
-            1 => select!(1),
-            2 => select!(2),
-            3 => select!(3),
-            4 => select!(4),
-            5 => select!(5),
-            6 => select!(6),
-            7 => select!(7),
-            _ => select!(8),
+            1 => test!(1),
+            2 => test!(2),
+            3 => test!(3),
+            4 => test!(4),
+            5 => test!(5),
+            6 => test!(6),
+            7 => test!(7),
+            _ => test!(8),
         }
-        out.truncate(count * nb);
-        return Ok(out);
+    } else {
+        // Only the bytes with a condition are compared (usually one or two per row).
+        let tests: Vec<(usize, u8, u8)> = (0..nb)
+            .filter(|&i| mask[i] != 0)
+            .map(|i| (i, mask[i], want[i]))
+            .collect();
+        for block in src.chunks(nb * 64) {
+            let mut bits = 0u64;
+            for (i, row) in block.chunks_exact(nb).enumerate() {
+                let keep = tests.iter().all(|&(k, m, w)| row[k] & m == w);
+                bits |= u64::from(keep) << i;
+            }
+            verdicts.push(bits);
+        }
     }
-    let kept = src.chunks_exact(nb).filter(|r| keep(r)).count();
-    let mut out = alloc::with_capacity(kept * nb)?;
-    for row in src.chunks_exact(nb).filter(|r| keep(r)) {
-        out.extend_from_slice(row);
+    let kept: usize = verdicts.iter().map(|w| w.count_ones() as usize).sum();
+    let mut out = alloc::with_capacity(alloc::checked_size(kept, nb, "postselect")?)?;
+    macro_rules! copy {
+        ($n:expr) => {
+            for (b, &word) in verdicts.iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    let r = 64 * b + bits.trailing_zeros() as usize;
+                    out.extend_from_slice(&src[r * $n..(r + 1) * $n]);
+                    bits &= bits - 1;
+                }
+            }
+        };
+    }
+    // Fixed-size copies for the short widths (no memcpy call per row).
+    match nb {
+        1 => copy!(1),
+        2 => copy!(2),
+        3 => copy!(3),
+        4 => copy!(4),
+        5 => copy!(5),
+        6 => copy!(6),
+        7 => copy!(7),
+        8 => copy!(8),
+        _ => copy!(nb),
     }
     Ok(out)
 }

@@ -9,9 +9,11 @@
 //! bit `num_bits - 1 - c` (the leftmost character of a bitstring is column 0).
 
 mod bits;
+mod pext;
 mod samples;
 #[cfg(test)]
 mod tests;
 
 pub use bits::*;
+pub use pext::fast_pext;
 pub use samples::*;

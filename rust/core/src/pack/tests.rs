@@ -1,3 +1,4 @@
+use super::pext;
 use super::*;
 use crate::layout::{first_byte_mask, get_bit, num_bytes, set_bit};
 use crate::Error;
@@ -286,7 +287,7 @@ fn word_kernels_match_bit_by_bit_references() {
     // Row counts around the 8-byte windows; index lists that take the run and the table paths.
     for n in [1, 3, 7, 8, 9, 16, 20, 24, 57, 63, 64, 65, 128] {
         let nb = num_bytes(n);
-        for rows in [0, 1, 2, 7, 8, 9, 33] {
+        for rows in [0, 1, 2, 7, 8, 9, 33, 64, 65, 130] {
             let src = random_rows(rows, n, (n * 100 + rows) as u64);
             let mut counts = vec![0u64; rows];
             bitcount_rows(&src, n, &mut counts).unwrap();
@@ -326,4 +327,100 @@ fn word_kernels_match_bit_by_bit_references() {
             assert_eq!(kept, expected, "n={n} rows={rows}");
         }
     }
+}
+
+/// Gather bit by bit (the definition): new bit `j` of a row is old bit `idx[j]`.
+fn reference_gather(src: &[u8], n: usize, idx: &[usize]) -> Vec<u8> {
+    let (nb, onb) = (num_bytes(n), num_bytes(idx.len()));
+    let rows = src.len().checked_div(nb).unwrap_or(0);
+    let mut out = vec![0u8; rows * onb];
+    for r in 0..rows {
+        let srow = &src[r * nb..(r + 1) * nb];
+        let orow = &mut out[r * onb..(r + 1) * onb];
+        for (j, &k) in idx.iter().enumerate() {
+            if get_bit(srow, k) {
+                set_bit(orow, j);
+            }
+        }
+    }
+    out
+}
+
+/// Index lists of every shape the gather plans for: in order (sparse, dense, across words),
+/// reversed, shuffled with repeats, sorted with repeats, single bits, 64 and 65 outputs.
+fn gather_patterns(n: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut pats: Vec<Vec<usize>> = vec![
+        (0..n).step_by(3).collect(),
+        (0..n).collect(),
+        (0..n).rev().collect(),
+        vec![n - 1],
+        vec![0],
+        (0..n).filter(|k| k % 7 != 3).collect(),
+    ];
+    for len in [1usize, 8, 9, 22, 64, 65, 130] {
+        let picks: Vec<usize> = (0..len).map(|_| (next() % n as u64) as usize).collect();
+        let mut sorted = picks.clone();
+        sorted.sort_unstable();
+        let mut strict = sorted.clone();
+        strict.dedup();
+        pats.extend([picks, sorted, strict]);
+    }
+    pats
+}
+
+#[test]
+fn pext_and_portable_gathers_give_identical_bytes() {
+    for n in [1usize, 5, 8, 9, 20, 63, 64, 65, 100, 128, 129, 200] {
+        let nb = num_bytes(n);
+        for rows in [0usize, 1, 2, 3, 7, 8, 9, 17, 100] {
+            let src = random_rows(rows, n, (n * 1000 + rows) as u64);
+            for idx in gather_patterns(n, (n * 31 + rows) as u64) {
+                let onb = num_bytes(idx.len());
+                let want = reference_gather(&src, n, &idx);
+                // Garbage-filled outputs: every byte, padding included, must be written.
+                let mut auto = vec![0xa5u8; rows * onb];
+                gather_bits(&src, n, &idx, &mut auto).unwrap();
+                let mut portable = vec![0x5au8; rows * onb];
+                gather_bits_portable(&src, n, &idx, &mut portable).unwrap();
+                assert_eq!(portable, want, "portable n={n} rows={rows} idx={idx:?}");
+                assert_eq!(auto, want, "dispatch n={n} rows={rows} idx={idx:?}");
+                // The PEXT kernel on every pattern, whether or not dispatch would pick it.
+                let mut forced = vec![0xc3u8; rows * onb];
+                let ops = pext::plan(&idx);
+                if pext::gather(&src, nb, &ops, &mut forced, onb) {
+                    assert_eq!(forced, want, "pext n={n} rows={rows} idx={idx:?}");
+                } else {
+                    assert!(!fast_pext());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gather_plans_merge_increasing_runs_per_word() {
+    let plan = |idx: &[usize]| pext::plan(idx);
+    // 22 of 64 bits in order: one extract.
+    let picks: Vec<usize> = (0..64).step_by(3).collect();
+    assert_eq!(plan(&picks).len(), 1);
+    // Reversed or repeated bits start a new op each time.
+    assert_eq!(plan(&[3, 2, 1]).len(), 3);
+    assert_eq!(plan(&[5, 5, 6]).len(), 2);
+    // Crossing a source word or an output word splits an op.
+    assert_eq!(plan(&[10, 70]).len(), 2);
+    let all: Vec<usize> = (0..130).collect();
+    let ops = plan(&all);
+    assert_eq!(ops.len(), 3);
+    assert_eq!(
+        (ops[2].src, ops[2].dst, ops[2].shift, ops[2].mask),
+        (2, 2, 0, 0b11)
+    );
+    assert_eq!(plan(&[]), vec![]);
 }

@@ -1,0 +1,191 @@
+//! Bit gathers with the BMI2 `PEXT` instruction (parallel bit extract), chosen at run time.
+//!
+//! A gather (`slice_bits`) is compiled once into [`Op`]s: each op takes the bits under `mask` of
+//! one 64-bit source word, packs them (in source order) into the low bits, and ORs them into one
+//! output word at `shift`. Strictly increasing indices within one source and one output word
+//! share an op, so picking 22 of 64 bits in order is a single `PEXT` per shot.
+//!
+//! This is the crate's one place with `unsafe`: calling a `#[target_feature(enable = "bmi2")]`
+//! function. [`gather`] makes that call only after [`fast_pext`] has checked, at run time, that
+//! the CPU has BMI2 (and executes `PEXT` in hardware rather than in slow microcode).
+
+/// One parallel bit extract: output word `dst` gets `pext(source word src, mask) << shift`.
+/// Words are numbered from the least significant end of a row (word 0 holds bits 0..64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Op {
+    pub src: usize,
+    pub mask: u64,
+    pub shift: u32,
+    pub dst: usize,
+}
+
+/// Compiles a gather (new bit `j` is old bit `indices[j]`) into ops. A run of strictly
+/// increasing indices inside one source word and one output word becomes one op, since `PEXT`
+/// keeps source order; every other change of direction, word or repeat starts a new op.
+pub(crate) fn plan(indices: &[usize]) -> Vec<Op> {
+    let mut ops: Vec<Op> = Vec::new();
+    let mut prev: Option<usize> = None;
+    for (j, &k) in indices.iter().enumerate() {
+        let (src, bit, dst) = (k / 64, k % 64, j / 64);
+        match ops.last_mut() {
+            Some(op) if op.src == src && op.dst == dst && prev.is_some_and(|p| k > p) => {
+                op.mask |= 1 << bit;
+            }
+            _ => ops.push(Op {
+                src,
+                mask: 1 << bit,
+                shift: (j % 64) as u32,
+                dst,
+            }),
+        }
+        prev = Some(k);
+    }
+    ops
+}
+
+/// Whether `PEXT` is usable and fast on this CPU (detected once, then cached).
+#[must_use]
+pub fn fast_pext() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static FAST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *FAST.get_or_init(|| std::arch::is_x86_feature_detected!("bmi2") && !x86::microcoded())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Runs the ops over every row (`nb` bytes in, `onb` bytes out, `onb >= 1`) when [`fast_pext`]
+/// allows; returns `false` (leaving `out` untouched) when it does not.
+#[allow(unsafe_code)]
+pub(crate) fn gather(src: &[u8], nb: usize, ops: &[Op], out: &mut [u8], onb: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if fast_pext() {
+        // SAFETY: `x86::gather` only needs the BMI2 instructions its `target_feature` enables,
+        // and `fast_pext()` has just confirmed at run time that this CPU supports them. The
+        // function itself is safe code (bounds-checked slices).
+        unsafe { x86::gather(src, nb, ops, out, onb) };
+        return true;
+    }
+    let _ = (src, nb, ops, out, onb);
+    false
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Op;
+    use std::arch::x86_64::{__cpuid, _pext_u64, CpuidResult};
+
+    /// AMD before Zen 3 (families 0x15 to 0x18, Hygon included) runs `PEXT` in microcode, some
+    /// 20 to 250 cycles depending on the mask: slower than the portable table path.
+    pub(super) fn microcoded() -> bool {
+        let CpuidResult { ebx, ecx, edx, .. } = __cpuid(0);
+        let mut vendor = [0u8; 12];
+        vendor[..4].copy_from_slice(&ebx.to_le_bytes());
+        vendor[4..8].copy_from_slice(&edx.to_le_bytes());
+        vendor[8..].copy_from_slice(&ecx.to_le_bytes());
+        if &vendor != b"AuthenticAMD" && &vendor != b"HygonGenuine" {
+            return false;
+        }
+        let eax = __cpuid(1).eax;
+        let base = (eax >> 8) & 0xf;
+        let family = if base == 0xf {
+            base + ((eax >> 20) & 0xff)
+        } else {
+            base
+        };
+        family < 0x19
+    }
+
+    #[target_feature(enable = "bmi2")]
+    pub(super) fn gather(src: &[u8], nb: usize, ops: &[Op], out: &mut [u8], onb: usize) {
+        if nb > 8 || onb > 8 {
+            return wide(src, nb, ops, out, onb);
+        }
+        // One source word and one output word per row: a loop per (row width, output width),
+        // so that each row is one fixed-size load and one fixed-size store.
+        macro_rules! by_onb {
+            ($nb:literal, $one:literal) => {
+                match onb {
+                    1 => short::<$nb, 1, $one>(src, ops, out),
+                    2 => short::<$nb, 2, $one>(src, ops, out),
+                    3 => short::<$nb, 3, $one>(src, ops, out),
+                    4 => short::<$nb, 4, $one>(src, ops, out),
+                    5 => short::<$nb, 5, $one>(src, ops, out),
+                    6 => short::<$nb, 6, $one>(src, ops, out),
+                    7 => short::<$nb, 7, $one>(src, ops, out),
+                    _ => short::<$nb, 8, $one>(src, ops, out),
+                }
+            };
+        }
+        macro_rules! by_nb {
+            ($one:literal) => {
+                match nb {
+                    1 => by_onb!(1, $one),
+                    2 => by_onb!(2, $one),
+                    3 => by_onb!(3, $one),
+                    4 => by_onb!(4, $one),
+                    5 => by_onb!(5, $one),
+                    6 => by_onb!(6, $one),
+                    7 => by_onb!(7, $one),
+                    _ => by_onb!(8, $one),
+                }
+            };
+        }
+        if ops.len() == 1 {
+            by_nb!(true);
+        } else {
+            by_nb!(false);
+        }
+    }
+
+    /// Rows of `NB <= 8` bytes to rows of `ONB <= 8` bytes. `ONE`: a single op (its shift is
+    /// then 0, since it starts at output bit 0).
+    #[target_feature(enable = "bmi2")]
+    #[inline]
+    fn short<const NB: usize, const ONB: usize, const ONE: bool>(
+        src: &[u8],
+        ops: &[Op],
+        out: &mut [u8],
+    ) {
+        let first = ops[0].mask;
+        for (row, orow) in src.chunks_exact(NB).zip(out.chunks_exact_mut(ONB)) {
+            let mut b = [0u8; 8];
+            b[8 - NB..].copy_from_slice(row);
+            let v = u64::from_be_bytes(b);
+            let o = if ONE {
+                _pext_u64(v, first)
+            } else {
+                let mut o = 0u64;
+                for op in ops {
+                    o |= _pext_u64(v, op.mask) << op.shift;
+                }
+                o
+            };
+            orow.copy_from_slice(&o.to_be_bytes()[8 - ONB..]);
+        }
+    }
+
+    /// Rows of any width: each op reads its source word straight from the row bytes.
+    #[target_feature(enable = "bmi2")]
+    fn wide(src: &[u8], nb: usize, ops: &[Op], out: &mut [u8], onb: usize) {
+        // Byte range of a word within a row of `n` bytes (the top word may be short).
+        let span = |w: usize, n: usize| (n.saturating_sub(8 * w + 8), n - 8 * w);
+        let reads: Vec<(usize, usize)> = ops.iter().map(|op| span(op.src, nb)).collect();
+        let mut acc = vec![0u64; onb.div_ceil(8)];
+        for (srow, orow) in src.chunks_exact(nb).zip(out.chunks_exact_mut(onb)) {
+            acc.fill(0);
+            for (op, &(lo, hi)) in ops.iter().zip(&reads) {
+                let mut b = [0u8; 8];
+                b[8 - (hi - lo)..].copy_from_slice(&srow[lo..hi]);
+                acc[op.dst] |= _pext_u64(u64::from_be_bytes(b), op.mask) << op.shift;
+            }
+            for (w, &a) in acc.iter().enumerate() {
+                let (lo, hi) = span(w, onb);
+                orow[lo..hi].copy_from_slice(&a.to_be_bytes()[8 - (hi - lo)..]);
+            }
+        }
+    }
+}
