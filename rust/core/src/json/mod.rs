@@ -57,6 +57,10 @@ pub struct KeySpan {
     pub num_shots: usize,
     /// Qubits per shot; 0 when the key has no shots (the width is then unknown).
     pub num_bits: usize,
+    /// Points where the scan found shots by pieces on several threads, as (offset of the shot's
+    /// `[`, shot index), in order: the fill splits the value there (see [`fill_span`]). Empty
+    /// for values scanned on one thread.
+    pub splits: Vec<(usize, usize)>,
 }
 
 /// Bodies smaller than this are filled on the calling thread (spawning costs more than it saves).
@@ -107,10 +111,50 @@ fn check_cap(needed: usize, body_len: usize) -> Result<()> {
 pub fn parse(body: &[u8], registers: bool) -> Result<Vec<Vec<NamedBits>>> {
     let circuits = scan(body)?;
     let parallel = body.len() >= PARALLEL_MIN_BYTES;
+    fill_all(body, &circuits, registers, parallel)
+}
+
+/// [`parse`] with every value longer than `piece_bytes` split into pieces of that many bytes,
+/// whatever the body's size: the same result or error as [`parse`], for tests and fuzzing of
+/// the split (small pieces are checked on the calling thread, the fills run on the pool).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_in_pieces(
+    body: &[u8],
+    registers: bool,
+    piece_bytes: usize,
+) -> Result<Vec<Vec<NamedBits>>> {
+    parse_with(
+        body,
+        registers,
+        scan::ScanOptions {
+            fast: true,
+            piece_bytes: Some(piece_bytes),
+        },
+    )
+}
+
+fn parse_with(
+    body: &[u8],
+    registers: bool,
+    options: scan::ScanOptions,
+) -> Result<Vec<Vec<NamedBits>>> {
+    let circuits = scan::scan_with(body, options)?;
+    let parallel = options.piece_bytes.is_some() || body.len() >= PARALLEL_MIN_BYTES;
+    fill_all(body, &circuits, registers, parallel)
+}
+
+fn fill_all(
+    body: &[u8],
+    circuits: &[Vec<KeySpan>],
+    registers: bool,
+    parallel: bool,
+) -> Result<Vec<Vec<NamedBits>>> {
     if registers {
-        fill_registers(body, &circuits, parallel)
+        fill_registers(body, circuits, parallel)
     } else {
-        fill_keys(body, &circuits, parallel)
+        fill_keys(body, circuits, parallel)
     }
 }
 
@@ -129,7 +173,7 @@ fn fill_keys(
     let build = |k: &KeySpan| -> Result<NamedBits> {
         let row_bytes = layout::num_bytes(k.num_bits);
         let mut data = alloc::zeroed(alloc::checked_size(k.num_shots, row_bytes, &k.name)?)?;
-        fill(&body[k.start..k.end], k.num_bits, &mut data, row_bytes, 0);
+        fill_span(body, k, k.num_bits, &mut data, row_bytes, 0, parallel);
         Ok(NamedBits {
             name: k.name.clone(),
             num_shots: k.num_shots,
@@ -148,6 +192,40 @@ fn fill_keys(
         .iter()
         .map(|keys| built.by_ref().take(keys.len()).collect())
         .collect())
+}
+
+/// [`fill`] for one key's value: `dst` holds its `k.num_shots` rows. With `parallel`, the value
+/// is cut at its [`KeySpan::splits`] and the pieces are filled on rayon's pool, each into its
+/// own rows (a split is the `[` of shot `s`, so the piece from there fills rows `s..`).
+pub fn fill_span(
+    body: &[u8],
+    k: &KeySpan,
+    num_bits: usize,
+    dst: &mut [u8],
+    row_bytes: usize,
+    bit_offset: usize,
+    parallel: bool,
+) {
+    if !parallel || k.splits.is_empty() {
+        fill(&body[k.start..k.end], num_bits, dst, row_bytes, bit_offset);
+        return;
+    }
+    let mut pieces: Vec<(&[u8], &mut [u8])> = Vec::with_capacity(k.splits.len() + 1);
+    let mut rest = dst;
+    let (mut from, mut first_shot) = (k.start, 0usize);
+    for &(at, shot) in &k.splits {
+        let rows = shot.saturating_sub(first_shot).saturating_mul(row_bytes);
+        let (head, tail) = rest.split_at_mut(rows.min(rest.len()));
+        pieces.push((&body[from..at], head));
+        rest = tail;
+        // The piece starts one byte early, at the separator before the `[`: the fills take
+        // their value's first byte as its opening `[`, never as a bit.
+        (from, first_shot) = (at - 1, shot);
+    }
+    pieces.push((&body[from..k.end], rest));
+    pieces
+        .into_par_iter()
+        .for_each(|(value, rows)| fill(value, num_bits, rows, row_bytes, bit_offset));
 }
 
 /// The register plans of every circuit, in order, each with its circuit index.
@@ -189,8 +267,15 @@ fn fill_registers(
         let row_bytes = layout::num_bytes(plan.num_bits);
         let mut data = alloc::zeroed(plan.num_bytes_total().map_err(|e| in_circuit(c, e))?)?;
         for &(key, clbit) in &plan.members {
-            let k = &circuits[c][key];
-            fill(&body[k.start..k.end], 1, &mut data, row_bytes, clbit);
+            fill_span(
+                body,
+                &circuits[c][key],
+                1,
+                &mut data,
+                row_bytes,
+                clbit,
+                parallel,
+            );
         }
         Ok(NamedBits {
             name: plan.name,
