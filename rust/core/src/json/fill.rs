@@ -142,3 +142,75 @@ fn fill_single_bit(value: &[u8], dst: &mut [u8], row_bytes: usize, bit_offset: u
         pos = at + 1;
     }
 }
+
+/// [`fill`] for whole rows of two or more bits of a value whose shots the scan checked against
+/// one spelling (compact, or `json.dumps`'s when `spaced`), all but the value's first and last
+/// shot. `value` is the whole value or a piece of it starting just before a shot's `[`; its
+/// first row is the value's shot 0 when `first` and its last row the value's last shot when
+/// `last`: those are read digit by digit, every other row at fixed offsets, unchecked (so each
+/// byte of the run is read once here, straight from the body).
+pub(super) fn fill_uniform(
+    value: &[u8],
+    num_bits: usize,
+    spaced: bool,
+    dst: &mut [u8],
+    row_bytes: usize,
+    first: bool,
+    last: bool,
+) {
+    let shots = dst.len() / row_bytes;
+    // The `[` of the first shot (byte 0 is the value's own `[` or a separator).
+    let next_shot = |from: usize| {
+        value
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'['))
+            .map(|i| from + i)
+    };
+    let Some(mut pos) = next_shot(1) else {
+        return;
+    };
+    let mut row = 0usize;
+    if first && shots > 0 {
+        let Some(after) = digits_into(value, pos, num_bits, &mut dst[..row_bytes], row_bytes)
+        else {
+            return;
+        };
+        row = 1;
+        match next_shot(after) {
+            Some(p) => pos = p,
+            None => return,
+        }
+    }
+    let end = if last { shots.saturating_sub(1) } else { shots }.max(row);
+    if end > row {
+        let t = Template::new(num_bits, spaced);
+        let Some(rest) = value.get(pos..) else {
+            return;
+        };
+        t.extract(rest, &mut dst[row * row_bytes..end * row_bytes], row_bytes);
+        pos += (end - row) * t.period();
+        row = end;
+    }
+    if row < shots {
+        let out = &mut dst[row * row_bytes..(row + 1) * row_bytes];
+        digits_into(value, pos, num_bits, out, row_bytes);
+    }
+}
+
+/// Writes the next `num_bits` digits of `value` from `pos` on into `row`; returns the offset
+/// after the last one (`None` when the value has fewer).
+fn digits_into(
+    value: &[u8],
+    mut pos: usize,
+    num_bits: usize,
+    row: &mut [u8],
+    row_bytes: usize,
+) -> Option<usize> {
+    for j in 0..num_bits {
+        let at = pos + value.get(pos..)?.iter().position(|&b| b & 0xfe == b'0')?;
+        let (byte, mask) = layout::bit_position(row_bytes, j);
+        row[byte] |= mask & (value[at] & 1).wrapping_neg();
+        pos = at + 1;
+    }
+    Some(pos)
+}

@@ -61,6 +61,10 @@ pub struct KeySpan {
     /// `[`, shot index), in order: the fill splits the value there (see [`fill_span`]). Empty
     /// for values scanned on one thread.
     pub splits: Vec<(usize, usize)>,
+    /// `Some(spaced)` when the scan checked every shot but the first and the last against one
+    /// of the usual spellings (compact or `json.dumps`'s): the fill then reads their bits at
+    /// fixed offsets without checking them again.
+    pub spelling: Option<bool>,
 }
 
 /// Bodies smaller than this are filled on the calling thread (spawning costs more than it saves).
@@ -206,8 +210,17 @@ pub fn fill_span(
     bit_offset: usize,
     parallel: bool,
 ) {
+    let uniform = k
+        .spelling
+        .filter(|_| num_bits >= 2 && bit_offset == 0 && row_bytes == layout::num_bytes(num_bits));
+    // A piece's first row is shot 0 (read digit by digit) only in the first piece, and its last
+    // row is the value's last shot only in the last piece.
+    let fill_piece = |value: &[u8], rows: &mut [u8], first: bool, last: bool| match uniform {
+        Some(spaced) => fill::fill_uniform(value, num_bits, spaced, rows, row_bytes, first, last),
+        None => fill(value, num_bits, rows, row_bytes, bit_offset),
+    };
     if !parallel || k.splits.is_empty() {
-        fill(&body[k.start..k.end], num_bits, dst, row_bytes, bit_offset);
+        fill_piece(&body[k.start..k.end], dst, true, true);
         return;
     }
     let mut pieces: Vec<(&[u8], &mut [u8])> = Vec::with_capacity(k.splits.len() + 1);
@@ -223,9 +236,11 @@ pub fn fill_span(
         (from, first_shot) = (at - 1, shot);
     }
     pieces.push((&body[from..k.end], rest));
+    let count = pieces.len();
     pieces
         .into_par_iter()
-        .for_each(|(value, rows)| fill(value, num_bits, rows, row_bytes, bit_offset));
+        .enumerate()
+        .for_each(|(i, (value, rows))| fill_piece(value, rows, i == 0, i + 1 == count));
 }
 
 /// The register plans of every circuit, in order, each with its circuit index.

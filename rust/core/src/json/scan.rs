@@ -61,6 +61,8 @@ struct Scanner<'a> {
     /// No new hints are computed before this offset (the end of the last batch), so a value in
     /// another spelling costs one batch per batch length, not one per shot.
     hints_until: usize,
+    /// Shots of the current value skipped by runs of each spelling (hints included).
+    templated: [usize; 2],
 }
 
 /// A run of whole shots in the usual spellings that a piece found at `start` (a `[`): `shots`
@@ -72,6 +74,8 @@ struct Hint {
     start: usize,
     shots: usize,
     end: usize,
+    /// Of `shots`, how many in each spelling.
+    by_spelling: [usize; 2],
 }
 
 /// How a scan runs (tests force pieces of a few bytes; see [`scan_with`]).
@@ -120,6 +124,7 @@ pub(super) fn scan_with(body: &[u8], options: ScanOptions) -> Result<Vec<Vec<Key
         hints: Vec::new(),
         next_hint: 0,
         hints_until: 0,
+        templated: [0; 2],
     };
     s.body()
 }
@@ -270,6 +275,9 @@ impl Scanner<'_> {
             self.skip_ws();
             let start = self.pos;
             let (num_shots, num_bits, splits) = self.value(kctx)?;
+            // Shot 0 (width unknown yet) and the last shot (no separator) never go by runs, so
+            // when one spelling's runs took all the others, the fill may take them unchecked.
+            let spelling = (0..2).find(|&i| num_shots >= 3 && self.templated[i] == num_shots - 2);
             keys.push(KeySpan {
                 name: name.clone(),
                 start,
@@ -277,6 +285,7 @@ impl Scanner<'_> {
                 num_shots,
                 num_bits,
                 splits,
+                spelling: spelling.map(|i| i == 1),
             });
             seen.insert(name);
             self.skip_ws();
@@ -311,6 +320,7 @@ impl Scanner<'_> {
         self.hints.clear();
         self.next_hint = 0;
         self.hints_until = 0;
+        self.templated = [0; 2];
         let mut splits = Vec::new();
         let mut shot = 0usize;
         let mut width: Option<usize> = None;
@@ -455,6 +465,8 @@ impl Scanner<'_> {
                     }
                     self.pos = h.end;
                     n += h.shots;
+                    self.templated[0] += h.by_spelling[0];
+                    self.templated[1] += h.by_spelling[1];
                     self.next_hint += 1;
                     continue;
                 }
@@ -496,8 +508,13 @@ impl Scanner<'_> {
             } else {
                 lo + b[lo..hi].iter().position(|&c| c == b'[')?
             };
-            let (shots, end) = runs_from(b, start, hi, spellings, width);
-            Some(Hint { start, shots, end })
+            let (by_spelling, end) = runs_from(b, start, hi, spellings, width);
+            Some(Hint {
+                start,
+                shots: by_spelling[0] + by_spelling[1],
+                end,
+                by_spelling,
+            })
         };
         // Small batches (only tests make them) are not worth handing to other threads.
         self.hints = if until - from >= super::PARALLEL_MIN_BYTES {
@@ -544,6 +561,7 @@ impl Scanner<'_> {
                 missed = 1;
                 self.pos += run * t.period();
                 n += run;
+                self.templated[current] += run;
                 self.last_spelling = current;
             }
             current ^= 1;
@@ -671,15 +689,15 @@ impl Scanner<'_> {
 
 /// The shots of `width` bits in the usual spellings from `start` on, as
 /// [`Scanner::skip_shot_runs`] takes them, until one ends at or past `until`: returns (shots,
-/// offset after the last one).
+/// offset after the last one), the shots counted per spelling.
 fn runs_from(
     b: &[u8],
     start: usize,
     until: usize,
     spellings: &[Template; 2],
     width: usize,
-) -> (usize, usize) {
-    let (mut pos, mut n) = (start, 0usize);
+) -> ([usize; 2], usize) {
+    let (mut pos, mut n) = (start, [0usize; 2]);
     let mut current = usize::from(width == 1);
     let mut missed = 0;
     while missed < 2 && pos < until {
@@ -690,7 +708,7 @@ fn runs_from(
         } else {
             missed = 1;
             pos += run * t.period();
-            n += run;
+            n[current] += run;
         }
         current ^= 1;
     }
