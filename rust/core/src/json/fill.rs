@@ -4,8 +4,8 @@ use super::rows::Template;
 use crate::layout;
 
 /// Writes the bits of one validated value range into `dst`: the `i`-th `0`/`1` byte of `value` is
-/// bit `bit_offset + i % num_bits` of row `i / num_bits`. Extra bits (impossible after [`scan`])
-/// are ignored rather than written out of bounds.
+/// bit `bit_offset + i % num_bits` of row `i / num_bits`. Extra bits (impossible after
+/// [`super::scan`]) are ignored rather than written out of bounds.
 pub fn fill(value: &[u8], num_bits: usize, dst: &mut [u8], row_bytes: usize, bit_offset: usize) {
     if num_bits == 0 || row_bytes == 0 {
         return;

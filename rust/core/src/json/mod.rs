@@ -12,14 +12,31 @@
 //!    bits, in row-major order, so filling needs no parsing.
 //!
 //! Both passes take runs of shots in the two usual spellings (compact `[0,1],` and `json.dumps`'s
-//! `[0, 1], `) a block at a time: the scan checks whole shots against a template, and the fill
-//! reads the digits of multi-bit shots at fixed offsets (`rows`; single bits have their own
-//! stride walk). Any other spelling, and the first byte that breaks a run, go through the general
-//! byte-by-byte path, which alone reports errors, so error offsets and places do not depend on
-//! the fast paths.
+//! `[0, 1], `) a block at a time: the scan checks whole shots against a template (`rows`), at
+//! memory speed. When it found every shot of a value but the first and last in one spelling
+//! ([`KeySpan::spelling`]), the fill reads their digits at fixed offsets without checking them
+//! again, so each byte is read once by each pass and the fill does no comparisons; otherwise it
+//! checks runs again as it goes (single bits have their own stride walk). Any other spelling, and
+//! the first byte that breaks a run, go through the general byte-by-byte path, which alone
+//! reports errors, so error offsets and places do not depend on the fast paths.
 //!
-//! Pass 2 runs over keys (or registers) in parallel when the body is large. Pass 1 is sequential:
-//! it runs at memory speed on the usual spellings, a small part of the whole parse.
+//! Large bodies use every thread of rayon's pool, for one large key too:
+//! - The scan stays one walk through the body, but ahead of it a long value is cut into pieces
+//!   (`scan::PIECE_BYTES`, a batch of them at a time) that other threads check from their first
+//!   `[` on against the usual spellings. When the walk arrives exactly at a piece's `[` at the
+//!   start of a shot, it takes that piece's shots as checked and jumps to where the piece's run
+//!   ended; pieces it never lands on (past the value's end, another spelling) are ignored. A
+//!   piece only ever vouches for shots the walk would have accepted the same way, so errors are
+//!   still found by the walk alone, at the same offsets.
+//! - The points where the walk took a piece are shot boundaries with known shot indices
+//!   ([`KeySpan::splits`]); the fill cuts the value there and fills the pieces in parallel, each
+//!   into its own rows. Distinct keys (or registers) are filled in parallel as well.
+//!
+//! Measured (release, one 4M x 20-bit key, 168 MB, one core): the scan runs at 17-19 GB/s, near
+//! a plain read of the body (21-23 GB/s), and the unchecked fill at about 6.5 GB/s, so the fill's
+//! extraction, not the second read of the body, is what a one-pass design could save; folding
+//! the extraction into the scan would need the shot count before the output exists (or a copy),
+//! for at most the scan's share of the time (about a quarter).
 
 use rayon::prelude::*;
 
