@@ -214,3 +214,66 @@ fn digits_into(
     }
     Some(pos)
 }
+
+/// [`fill_uniform`] for one bit per shot, written as bit `bit_offset` of each row (a register's
+/// clbit, or bit 0 of a single-bit key): the digits of the unchecked rows are every 4th
+/// (compact `[0],`) or 5th (`[0], `) byte.
+pub(super) fn fill_uniform_single(
+    value: &[u8],
+    spaced: bool,
+    dst: &mut [u8],
+    row_bytes: usize,
+    bit_offset: usize,
+    first: bool,
+    last: bool,
+) {
+    let shots = dst.len() / row_bytes;
+    let (byte, mask) = layout::bit_position(row_bytes, bit_offset);
+    let shift = mask.trailing_zeros();
+    let period = if spaced { 5 } else { 4 };
+    let is_bit = |b: u8| b & 0xfe == b'0';
+    let digit_from = |from: usize| {
+        value
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| is_bit(b)))
+            .map(|i| from + i)
+    };
+    // The `[` of the first shot (byte 0 is the value's own `[` or a separator).
+    let Some(open) = value
+        .get(1..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'['))
+        .map(|i| 1 + i)
+    else {
+        return;
+    };
+    let mut pos = open;
+    let mut row = 0usize;
+    if first && shots > 0 {
+        let Some(at) = digit_from(pos) else {
+            return;
+        };
+        dst[byte] |= (value[at] & 1) << shift;
+        row = 1;
+        match value[at..].iter().position(|&b| b == b'[') {
+            Some(i) => pos = at + i,
+            None => return,
+        }
+    }
+    let end = if last { shots.saturating_sub(1) } else { shots }.max(row);
+    if end > row {
+        let Some(digits) = value.get(pos + 1..) else {
+            return;
+        };
+        let rows = dst[row * row_bytes..end * row_bytes].chunks_exact_mut(row_bytes);
+        for (out, &d) in rows.zip(digits.iter().step_by(period)) {
+            out[byte] |= (d & 1) << shift;
+        }
+        pos += (end - row) * period;
+        row = end;
+    }
+    if row < shots {
+        if let Some(at) = digit_from(pos) {
+            dst[row * row_bytes + byte] |= (value[at] & 1) << shift;
+        }
+    }
+}

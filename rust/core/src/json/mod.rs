@@ -227,12 +227,17 @@ pub fn fill_span(
     bit_offset: usize,
     parallel: bool,
 ) {
-    let uniform = k
-        .spelling
-        .filter(|_| num_bits >= 2 && bit_offset == 0 && row_bytes == layout::num_bytes(num_bits));
+    // Single bits may go anywhere in a row (registers); wider keys fill whole rows.
+    let uniform = k.spelling.filter(|_| {
+        k.num_bits == num_bits
+            && (num_bits == 1 || (bit_offset == 0 && row_bytes == layout::num_bytes(num_bits)))
+    });
     // A piece's first row is shot 0 (read digit by digit) only in the first piece, and its last
     // row is the value's last shot only in the last piece.
     let fill_piece = |value: &[u8], rows: &mut [u8], first: bool, last: bool| match uniform {
+        Some(spaced) if num_bits == 1 => {
+            fill::fill_uniform_single(value, spaced, rows, row_bytes, bit_offset, first, last);
+        }
         Some(spaced) => fill::fill_uniform(value, num_bits, spaced, rows, row_bytes, first, last),
         None => fill(value, num_bits, rows, row_bytes, bit_offset),
     };

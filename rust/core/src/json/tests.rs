@@ -338,11 +338,18 @@ fn same_as_general(body: &[u8]) -> Result<Vec<Vec<NamedBits>>> {
         "piece {piece}: {}",
         String::from_utf8_lossy(body)
     );
-    assert_eq!(
-        parse_with(body, true, split),
-        parse(body, true),
-        "piece {piece}"
-    );
+    let registers = parse(body, true);
+    assert_eq!(parse_with(body, true, split), registers, "piece {piece}");
+    // Registers filled straight from the body match registers assembled from the general
+    // path's keys.
+    if let (Ok(registers), Ok(keys)) = (&registers, &general) {
+        assert_eq!(
+            registers,
+            &assembled(keys),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
     // The template fill on every multi-bit key, short values included.
     if let (Ok(spans), Ok(general)) = (scan(body), &general) {
         for (k, g) in spans.iter().flatten().zip(general.iter().flatten()) {
@@ -355,6 +362,55 @@ fn same_as_general(body: &[u8]) -> Result<Vec<Vec<NamedBits>>> {
         }
     }
     fast
+}
+
+/// Each circuit's keys grouped into registers by [`assemble_registers`] (from packed keys).
+fn assembled(circuits: &[Vec<NamedBits>]) -> Vec<Vec<NamedBits>> {
+    circuits
+        .iter()
+        .map(|keys| {
+            let packed: Vec<PackedKey<'_>> = keys
+                .iter()
+                .map(|k| PackedKey {
+                    info: KeyInfo {
+                        name: &k.name,
+                        num_shots: k.num_shots,
+                        num_bits: k.num_bits,
+                    },
+                    row_bytes: layout::num_bytes(k.num_bits),
+                    data: &k.data,
+                })
+                .collect();
+            assemble_registers(&packed).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn registers_from_long_single_bit_keys_match_assembly() {
+    // Qiskit-on-IQM keys (one clbit each, two registers, clbits out of order) with many shots
+    // in every spelling, whole and in pieces.
+    for spelling in SPELLINGS {
+        let mut body = String::from("[{");
+        let keys = [(0, 2), (1, 0), (0, 0), (0, 9), (1, 1), (0, 1)];
+        for (i, (reg, clbit)) in keys.into_iter().enumerate() {
+            let bits = pseudo_bits(50, 1, i);
+            let size = if reg == 0 { 10 } else { 2 };
+            if i > 0 {
+                body.push_str(", ");
+            }
+            let value = spell(&bits, spelling);
+            let _ = write!(body, "\"r{reg}_{size}_{reg}_{clbit}\": {value}");
+        }
+        body.push_str("}]");
+        let general = parse_general(body.as_bytes()).unwrap();
+        let want = assembled(&general);
+        assert_eq!(parse(body.as_bytes(), true).unwrap(), want, "{spelling:?}");
+        for piece in [1, 4, 5, 9, 17, 64] {
+            let got = parse_with(body.as_bytes(), true, pieces(piece)).unwrap();
+            assert_eq!(got, want, "{spelling:?} piece {piece}");
+        }
+    }
 }
 
 fn pieces(piece_bytes: usize) -> ScanOptions {
