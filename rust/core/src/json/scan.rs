@@ -63,6 +63,10 @@ struct Scanner<'a> {
     hints_until: usize,
     /// Shots of the current value skipped by runs of each spelling (hints included).
     templated: [usize; 2],
+    /// Piece size of the next batch of the current value: it starts small and doubles up to
+    /// `piece_bytes`, so that checking ahead past the end of a short value (its last batch)
+    /// costs at most about as much as the value itself.
+    piece_now: usize,
 }
 
 /// A run of whole shots in the usual spellings that a piece found at `start` (a `[`): `shots`
@@ -91,6 +95,9 @@ pub(super) struct ScanOptions {
 /// batch costs far more than handing it to rayon, small enough that a batch reaching past the
 /// end of its value wastes little.
 pub(super) const PIECE_BYTES: usize = 2 << 20;
+
+/// Piece size of a value's first batch (at most).
+const FIRST_PIECE_BYTES: usize = 64 << 10;
 
 /// Pieces per batch at least (more when the pool is larger).
 const MIN_PIECES_PER_BATCH: usize = 4;
@@ -125,6 +132,7 @@ pub(super) fn scan_with(body: &[u8], options: ScanOptions) -> Result<Vec<Vec<Key
         next_hint: 0,
         hints_until: 0,
         templated: [0; 2],
+        piece_now: 0,
     };
     s.body()
 }
@@ -321,6 +329,7 @@ impl Scanner<'_> {
         self.next_hint = 0;
         self.hints_until = 0;
         self.templated = [0; 2];
+        self.piece_now = self.piece_bytes.unwrap_or(0).min(FIRST_PIECE_BYTES);
         let mut splits = Vec::new();
         let mut shot = 0usize;
         let mut width: Option<usize> = None;
@@ -453,8 +462,10 @@ impl Scanner<'_> {
             }
             if self.next_hint == self.hints.len() {
                 if let Some(piece) = self.piece_bytes {
-                    if self.pos >= self.hints_until && self.b.len() - self.pos > piece {
-                        self.check_ahead(width, piece);
+                    let now = self.piece_now;
+                    if self.pos >= self.hints_until && self.b.len() - self.pos > now {
+                        self.check_ahead(width, now);
+                        self.piece_now = now.saturating_mul(2).min(piece);
                     }
                 }
             }
@@ -517,7 +528,7 @@ impl Scanner<'_> {
             })
         };
         // Small batches (only tests make them) are not worth handing to other threads.
-        self.hints = if until - from >= super::PARALLEL_MIN_BYTES {
+        self.hints = if until - from >= 4 * FIRST_PIECE_BYTES {
             bounds.par_iter().filter_map(run).collect()
         } else {
             bounds.iter().filter_map(run).collect()
