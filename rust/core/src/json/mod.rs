@@ -11,21 +11,23 @@
 //! 2. [`fill`] walks each validated value range once more; there the only `0`/`1` bytes are the
 //!    bits, in row-major order, so filling needs no parsing.
 //!
-//! Both passes take runs of shots in the two usual spellings (compact `[0,1],` and `json.dumps`'s
-//! `[0, 1], `) a block at a time: the scan checks whole shots against a template (`rows`), at
-//! memory speed. When it found every shot of a value but the first and last in one spelling
-//! ([`KeySpan::spelling`]), the fill reads their digits at fixed offsets without checking them
-//! again, so each byte is read once by each pass and the fill does no comparisons; otherwise it
-//! checks runs again as it goes (single bits have their own stride walk). Any other spelling, and
-//! the first byte that breaks a run, go through the general byte-by-byte path, which alone
-//! reports errors, so error offsets and places do not depend on the fast paths.
+//! Both passes take runs of shots in the two usual spellings (compact `[0,1],` and
+//! `json.dumps`'s `[0, 1], `) a block at a time: the scan checks whole shots against a template
+//! (`rows`), at memory speed. When it found every shot of a value but the first and last in one
+//! spelling ([`KeySpan::spelling`]), the fill reads their digits at fixed offsets without
+//! checking them again (a fixed stride for single bits, registers' clbits included), so each
+//! byte is read once by each pass and the fill does no comparisons; otherwise it checks runs
+//! again as it goes (single bits have their own stride walk). Any other spelling, and the first
+//! byte that breaks a run, go through the general byte-by-byte path, which alone reports errors,
+//! so error offsets and places do not depend on the fast paths.
 //!
 //! Large bodies use every thread of rayon's pool, for one large key too:
-//! - The scan stays one walk through the body, but ahead of it a long value is cut into pieces
-//!   (`scan::PIECE_BYTES`, a batch of them at a time) that other threads check from their first
-//!   `[` on against the usual spellings. When the walk arrives exactly at a piece's `[` at the
-//!   start of a shot, it takes that piece's shots as checked and jumps to where the piece's run
-//!   ended; pieces it never lands on (past the value's end, another spelling) are ignored. A
+//! - The scan stays one walk through the body, but ahead of it a long value is cut into pieces,
+//!   a batch at a time (64 KiB each at first, doubling up to 2 MiB, so that the last batch,
+//!   which may reach past the value's end, costs little), that other threads check from their
+//!   first `[` on against the usual spellings. When the walk arrives exactly at a piece's `[` at
+//!   the start of a shot, it takes that piece's shots as checked and jumps to where the piece's
+//!   run ended; pieces it never lands on (past the value's end, another spelling) are ignored. A
 //!   piece only ever vouches for shots the walk would have accepted the same way, so errors are
 //!   still found by the walk alone, at the same offsets.
 //! - The points where the walk took a piece are shot boundaries with known shot indices
