@@ -22,10 +22,10 @@
 //! so error offsets and places do not depend on the fast paths.
 //!
 //! Large bodies use every thread of rayon's pool, for one large key too:
-//! - The scan stays one walk through the body, but ahead of it a long value is cut into pieces,
-//!   a batch at a time (64 KiB each at first, doubling up to 2 MiB, so that the last batch,
-//!   which may reach past the value's end, costs little), that other threads check from their
-//!   first `[` on against the usual spellings. When the walk arrives exactly at a piece's `[` at
+//! - The scan stays one walk through the body, but once it is 1 MiB into a value, the rest is
+//!   cut into pieces, a batch at a time (256 KiB each at first, doubling up to 2 MiB, so that
+//!   the last batch, which may reach past the value's end, costs little), that other threads
+//!   check from their first `[` on against the usual spellings. When the walk arrives exactly at a piece's `[` at
 //!   the start of a shot, it takes that piece's shots as checked and jumps to where the piece's
 //!   run ended; pieces it never lands on (past the value's end, another spelling) are ignored. A
 //!   piece only ever vouches for shots the walk would have accepted the same way, so errors are

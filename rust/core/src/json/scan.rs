@@ -64,9 +64,12 @@ struct Scanner<'a> {
     /// Shots of the current value skipped by runs of each spelling (hints included).
     templated: [usize; 2],
     /// Piece size of the next batch of the current value: it starts small and doubles up to
-    /// `piece_bytes`, so that checking ahead past the end of a short value (its last batch)
-    /// costs at most about as much as the value itself.
+    /// `piece_bytes`, so that checking ahead past the end of a value (its last batch) costs at
+    /// most about as much as the value itself.
     piece_now: usize,
+    /// Where the current value starts: no pieces before the walk is `SPLIT_AFTER_BYTES` into
+    /// it, so shorter values (most keys of a many-key body) are never split.
+    value_start: usize,
 }
 
 /// A run of whole shots in the usual spellings that a piece found at `start` (a `[`): `shots`
@@ -97,7 +100,10 @@ pub(super) struct ScanOptions {
 pub(super) const PIECE_BYTES: usize = 2 << 20;
 
 /// Piece size of a value's first batch (at most).
-const FIRST_PIECE_BYTES: usize = 64 << 10;
+const FIRST_PIECE_BYTES: usize = 256 << 10;
+
+/// A value is split only once the walk is this far into it (at most one piece).
+const SPLIT_AFTER_BYTES: usize = 1 << 20;
 
 /// Pieces per batch at least (more when the pool is larger).
 const MIN_PIECES_PER_BATCH: usize = 4;
@@ -133,6 +139,7 @@ pub(super) fn scan_with(body: &[u8], options: ScanOptions) -> Result<Vec<Vec<Key
         hints_until: 0,
         templated: [0; 2],
         piece_now: 0,
+        value_start: 0,
     };
     s.body()
 }
@@ -330,6 +337,7 @@ impl Scanner<'_> {
         self.hints_until = 0;
         self.templated = [0; 2];
         self.piece_now = self.piece_bytes.unwrap_or(0).min(FIRST_PIECE_BYTES);
+        self.value_start = self.pos;
         let mut splits = Vec::new();
         let mut shot = 0usize;
         let mut width: Option<usize> = None;
@@ -463,12 +471,19 @@ impl Scanner<'_> {
             if self.next_hint == self.hints.len() {
                 if let Some(piece) = self.piece_bytes {
                     let now = self.piece_now;
-                    if self.pos >= self.hints_until && self.b.len() - self.pos > now {
+                    if self.pos >= self.hints_until
+                        && self.b.len() - self.pos > now
+                        && self.pos - self.value_start >= piece.min(SPLIT_AFTER_BYTES)
+                    {
                         self.check_ahead(width, now);
                         self.piece_now = now.saturating_mul(2).min(piece);
                     }
                 }
             }
+            let split_at = self.piece_bytes.map_or(usize::MAX, |piece| {
+                self.value_start
+                    .saturating_add(piece.min(SPLIT_AFTER_BYTES))
+            });
             let limit = match self.hints.get(self.next_hint) {
                 Some(h) if h.start == self.pos => {
                     if h.shots > 0 {
@@ -482,9 +497,18 @@ impl Scanner<'_> {
                     continue;
                 }
                 Some(h) => h.start,
+                // Walk on alone up to where splitting starts (the first shot at or past it),
+                // then check ahead from there.
+                None if self.pos < split_at => {
+                    n += self.skip_shot_runs(width, split_at, true);
+                    if self.pos < split_at {
+                        return n;
+                    }
+                    continue;
+                }
                 None => usize::MAX,
             };
-            n += self.skip_shot_runs(width, limit);
+            n += self.skip_shot_runs(width, limit, false);
             if self.pos != limit {
                 return n;
             }
@@ -528,7 +552,7 @@ impl Scanner<'_> {
             })
         };
         // Small batches (only tests make them) are not worth handing to other threads.
-        self.hints = if until - from >= 4 * FIRST_PIECE_BYTES {
+        self.hints = if until - from >= FIRST_PIECE_BYTES {
             bounds.par_iter().filter_map(run).collect()
         } else {
             bounds.iter().filter_map(run).collect()
@@ -546,10 +570,10 @@ impl Scanner<'_> {
 
     /// Skips a run of complete shots of `width` bits followed by a comma, each spelled compactly
     /// (`[0,1],`) or as `json.dumps` writes it (`[0, 1], `; see [`rows`]), none of them past
-    /// `limit`, and returns how many it skipped. Anything else, including the list's last shot,
-    /// is left to the general path.
+    /// `limit` (or, with `past`, until one ends at or past it), and returns how many it skipped.
+    /// Anything else, including the list's last shot, is left to the general path.
     #[inline]
-    fn skip_shot_runs(&mut self, width: usize, limit: usize) -> usize {
+    fn skip_shot_runs(&mut self, width: usize, limit: usize, past: bool) -> usize {
         self.ensure_spellings(width);
         let Some((_, spellings)) = &self.spellings else {
             return 0;
@@ -564,7 +588,12 @@ impl Scanner<'_> {
         let mut missed = 0;
         while missed < 2 {
             let t = &spellings[current];
-            let max = limit.saturating_sub(self.pos) / t.period();
+            let left = limit.saturating_sub(self.pos);
+            let max = if past {
+                left.div_ceil(t.period())
+            } else {
+                left / t.period()
+            };
             let run = t.count(&self.b[self.pos..], max);
             if run == 0 {
                 missed += 1;
