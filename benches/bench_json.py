@@ -10,15 +10,20 @@ A second set of rows covers multi-bit keys, the layout of a plain IQM job: ``C``
 ``S`` shots of one ``W``-qubit key ``meas`` (``--multi CxSxW,...``; default 100 x 100k x 2,
 60 MB compact, and 1 x 200k x 20), against the same anchor with ``registers=False``.
 
-Run: ``python benches/bench_json.py [--shots N] [--keys K] [--multi CxSxW,...]``. Each body is
-a case run in a fresh process (``--case N`` runs body N alone), anchor and shotpack alternating.
-Prints, for
-each body in the compact and the ``json.dumps`` spelling: medians side by side and their ratio
-(target 100x), the one-core throughput (a subprocess with ``SHOTPACK_NUM_THREADS=1``; target
-500 MB/s for single-bit keys, 2000 MB/s for multi-bit keys), and the peak memory of a parse
-(a subprocess: VmHWM from /proc/self/status after resetting it through /proc/self/clear_refs,
-minus the RSS before the body was read, so it covers the body plus everything the parse
-allocates, Rust buffers included; budget: body + 2 x packed output).
+A third set covers one large key (``--large SxW,...``; default 4M x 20 bits, 168 MB, and
+2M x 64 bits, 260 MB, compact), whose value is checked and filled in pieces across threads:
+the parse with ``SHOTPACK_NUM_THREADS=1`` and ``=2`` (worker processes alternating, 1 2 2 1),
+each beside the memory limit measured in the same process: a NumPy sum over the body's bytes
+read as uint64, on as many threads.
+
+Run: ``python benches/bench_json.py [--shots N] [--keys K] [--multi CxSxW,...] [--large SxW,...]``.
+Each body is a case run in a fresh process (``--case N`` runs body N alone), anchor and shotpack
+alternating. Prints, for each body in the compact and the ``json.dumps`` spelling: medians side
+by side and their ratio (target 100x), the one-core throughput (a subprocess with
+``SHOTPACK_NUM_THREADS=1``; target 500 MB/s for single-bit keys, 2000 MB/s for multi-bit keys),
+and the peak memory of a parse (a subprocess: VmHWM from /proc/self/status after resetting it
+through /proc/self/clear_refs, minus the RSS before the body was read, so it covers the body plus
+everything the parse allocates, Rust buffers included; budget: body + 2 x packed output).
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ import argparse
 import json
 import os
 import re
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +152,72 @@ def _subprocess(args: list[str], env: dict[str, str] | None = None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def worker_large(path: str) -> None:
+    """Parse and memory-read limit of one large body, alternating, in this process.
+
+    The limit reads the body on as many threads as the parse may use (NumPy's sum releases the
+    GIL), so it also shows how much of a second core the machine actually gave this run.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = int(os.environ.get("SHOTPACK_NUM_THREADS", "1"))
+    body = Path(path).read_bytes()
+    words = np.frombuffer(body, dtype=np.uint64, count=len(body) // 8)
+    parts = np.array_split(words, threads)
+    with ThreadPoolExecutor(threads) as pool:
+
+        def read() -> int:
+            return sum(pool.map(lambda p: int(p.sum()), parts))
+
+        t_read, t_parse = pair_times(read, lambda: ours(body, False), repeat=7, warmup=1)
+    # CPU seconds per wall second while parsing: below the thread count when the machine's
+    # other cores were busy (the parse splits the key either way).
+    cpu0, wall0 = _cpu_seconds(), time.perf_counter()
+    for _ in range(3):
+        ours(body, False)
+    busy = (_cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
+    print(json.dumps({"read": t_read, "parse": t_parse, "cpus": busy}))
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure_large(
+    body: bytes, label: str, rows: list[tuple[str, float, float, float | None]], notes: list[str]
+) -> None:
+    """Rows of one large body on 1 and 2 threads, each beside its read limit."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        f.write(body)
+        path = f.name
+    try:
+        runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+        for threads in (1, 2, 2, 1):
+            runs[threads].append(
+                _subprocess(
+                    ["--worker", "large", "--path", path],
+                    {"SHOTPACK_NUM_THREADS": str(threads)},
+                )
+            )
+        gb = len(body) / 1e9
+        speeds = {}
+        for threads, got in runs.items():
+            t_read = statistics.median(r["read"] for r in got)
+            t_parse = statistics.median(r["parse"] for r in got)
+            cpus = statistics.median(r["cpus"] for r in got)
+            speeds[threads] = gb / t_parse
+            case = f"{label} {len(body) / 2**20:.0f} MiB, {threads} thread(s): read limit vs parse"
+            rows.append((case, t_read, t_parse, None))
+            notes.append(
+                f"{case}: parse {gb / t_parse:.2f} GB/s using {cpus:.2f} CPUs, NumPy read of the "
+                f"body on as many threads {gb / t_read:.2f} GB/s: {t_parse / t_read:.1f}x the limit"
+            )
+        notes.append(f"{label}: 2 threads {speeds[2] / speeds[1]:.2f}x the speed of 1")
+    finally:
+        os.unlink(path)
+
+
 def check_equal(a: list, b: list) -> None:
     assert len(a) == len(b)
     for x, y in zip(a, b, strict=True):
@@ -207,8 +281,13 @@ def main() -> None:
         default="100x100000x2,1x200000x20",
         help="multi-bit bodies as CIRCUITSxSHOTSxWIDTH, comma-separated ('' for none)",
     )
+    parser.add_argument(
+        "--large",
+        default="4000000x20,2000000x64",
+        help="one-key bodies as SHOTSxWIDTH, comma-separated ('' for none)",
+    )
     parser.add_argument("--anchor-repeat", type=int, default=3)
-    parser.add_argument("--worker", choices=["speed", "memory"])
+    parser.add_argument("--worker", choices=["speed", "memory", "large"])
     parser.add_argument("--path")
     parser.add_argument("--registers", type=int, default=0)
     parser.add_argument("--modes", default="0,1")
@@ -219,6 +298,9 @@ def main() -> None:
         return
     if args.worker == "memory":
         worker_memory(args.path, bool(args.registers))
+        return
+    if args.worker == "large":
+        worker_large(args.path)
         return
 
     # One case per body, each in a fresh process: the body is built there and nowhere else.
@@ -247,16 +329,30 @@ def main() -> None:
                     2000,
                 )
             )
+    large: list[tuple[Any, str]] = []
+    for spec in filter(None, args.large.split(",")):
+        shots, width = (int(x) for x in spec.split("x"))
+        large.append(
+            (
+                lambda n=shots, w=width: make_multi_body(1, n, w),
+                f"1 key {shots} shots x {width} bits compact",
+            )
+        )
+    num_cases = len(cases) + len(large)
     if args.case is None:
-        report(run_cases(__file__, len(cases), sys.argv[1:]))
+        report(run_cases(__file__, num_cases, sys.argv[1:]))
         return
-    if args.case >= len(cases):
+    if args.case >= num_cases:
         emit_rows([])
         return
-    build, label, modes, target = cases[args.case]
     rows: list[tuple[str, float, float, float | None]] = []
     notes: list[str] = []
-    measure(build(), label, modes, target, args.anchor_repeat, rows, notes)
+    if args.case >= len(cases):
+        build_large, label = large[args.case - len(cases)]
+        measure_large(build_large(), label, rows, notes)
+    else:
+        build, label, modes, target = cases[args.case]
+        measure(build(), label, modes, target, args.anchor_repeat, rows, notes)
     for note in notes:
         print(note)
     emit_rows(rows)

@@ -176,14 +176,27 @@ def check(body: bytes) -> str | None:
             want = expected_registers(batch, len(body))
         else:
             want = expected_keys(batch)
+        # The same parse with every value split into pieces of a few bytes (as large bodies
+        # are split across threads) must give the same arrays, or the very same error.
+        piece = 1 + len(body) % 41
+        try:
+            split: object = native_fields(
+                _native.parse_measurements_json(body, registers=registers, piece_bytes=piece)
+            )
+        except Exception as exc:
+            split = f"{type(exc).__name__}: {exc}"
         try:
             got = native_fields(_native.parse_measurements_json(body, registers=registers))
         except ValueError as exc:
+            if split != f"{type(exc).__name__}: {exc}":
+                return f"registers={registers}: pieces of {piece} bytes: {split!r} vs {exc}"
             if want is not None:
                 return f"registers={registers}: refused a valid body: {exc}"
             continue
         except Exception as exc:
             return f"registers={registers}: {type(exc).__name__}: {exc}"
+        if split != got:
+            return f"registers={registers}: pieces of {piece} bytes: {split!r} vs {got!r}"
         if want is None:
             return f"registers={registers}: accepted an invalid body"
         if got != want:

@@ -43,7 +43,10 @@ def qiskit_counts(
 
 # --- json / registers ---
 def parse_measurements_json(
-    body: bytes | bytearray | memoryview | str, *, registers: bool = False
+    body: bytes | bytearray | memoryview | str,
+    *,
+    registers: bool = False,
+    piece_bytes: int | None = None,
 ) -> list[list[tuple[str, _NDArray[_np.uint8], int]]]: ...
 def assemble_registers(
     names: list[str], arrays: list[_NDArray[_np.uint8]], num_bits: list[int]

@@ -32,27 +32,36 @@ fn to_field(py: Python<'_>, nb: NamedBits) -> PyResult<Field<'_>> {
 /// measurement key in body order, or with `registers=True` one per Qiskit-on-IQM classical
 /// register in register order. `bytes` and `str` bodies are read in place; other buffers
 /// (`bytearray`, `memoryview`) are copied once, since they could change while the GIL is released.
+///
+/// `piece_bytes` (for tests and fuzzing) splits every value longer than that many bytes into
+/// pieces as large bodies are split across threads, whatever the body's size; the result or
+/// error is the same as without it.
 #[pyfunction]
-#[pyo3(signature = (body, *, registers = false))]
+#[pyo3(signature = (body, *, registers = false, piece_bytes = None))]
 fn parse_measurements_json<'py>(
     py: Python<'py>,
     body: &Bound<'py, PyAny>,
     registers: bool,
+    piece_bytes: Option<usize>,
 ) -> PyResult<Vec<Vec<Field<'py>>>> {
     guard("parse_measurements_json", || {
         threads::init_pool();
+        let parse = |bytes: &[u8]| match piece_bytes {
+            Some(n) => json::parse_in_pieces(bytes, registers, n),
+            None => json::parse(bytes, registers),
+        };
         let parsed = if let Ok(b) = body.cast::<PyBytes>() {
             let bytes = b.as_bytes();
-            py.detach(|| json::parse(bytes, registers))
+            py.detach(|| parse(bytes))
         } else if let Ok(s) = body.cast::<PyString>() {
             let text = s.to_str()?;
-            py.detach(|| json::parse(text.as_bytes(), registers))
+            py.detach(|| parse(text.as_bytes()))
         } else if let Ok(b) = body.cast::<PyByteArray>() {
             let owned = b.to_vec();
-            py.detach(|| json::parse(&owned, registers))
+            py.detach(|| parse(&owned))
         } else if let Ok(buffer) = PyBuffer::<u8>::get(body) {
             let owned = buffer.to_vec(py)?;
-            py.detach(|| json::parse(&owned, registers))
+            py.detach(|| parse(&owned))
         } else {
             return Err(BindError::wrong_type(format!(
                 "the measurements body must be bytes, bytearray, memoryview or str, not {}",

@@ -250,6 +250,32 @@ def test_large_batch_parallel_path_matches_reference() -> None:
     check_against_reference(body, batch)
 
 
+@pytest.mark.parametrize(("width", "spaced"), [(1, False), (9, True), (20, False), (65, True)])
+def test_one_large_key_split_across_threads_matches_reference(width: int, spaced: bool) -> None:
+    # One key of about 6 MB: its value is checked and filled in pieces on the thread pool.
+    rng = np.random.default_rng(width)
+    shots = 6_000_000 // ((3 if spaced else 2) * width + 2)
+    bits = rng.integers(0, 2, (shots, width), dtype=np.uint8)
+    sep = b", " if spaced else b","
+    row = b"[" + sep.join([b"0"] * width) + b"]" + sep
+    stride = len(sep) + 1
+    buf = np.tile(np.frombuffer(row, dtype=np.uint8), shots).reshape(shots, len(row))
+    buf[:, 1 : stride * width : stride] += bits
+    body = b'[{"meas": [' + buf.tobytes()[: -len(sep)] + b"]}]"
+    [d] = parse_measurements(body)
+    np.testing.assert_array_equal(d.meas.array, pack_reference(bits))
+    # One bad digit near the end: the error names the same place as a small body would.
+    at = len(body) - 5
+    assert body[at : at + 1] in (b"0", b"1")
+    broken = body[:at] + b"2" + body[at + 1 :]
+    with pytest.raises(
+        ValueError,
+        match=rf"at byte {at} \(circuit 0, key \"meas\", shot "
+        rf"{shots - 1}, qubit {width - 1}\)",
+    ):
+        parse_measurements(broken)
+
+
 def test_no_python_object_per_shot() -> None:
     # 400k shots: any per-shot Python object would show up in tracemalloc's peak; the packed
     # output lives in Rust-allocated buffers that tracemalloc does not see.

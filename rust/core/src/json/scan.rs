@@ -2,6 +2,8 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use super::rows::Template;
 use super::KeySpan;
 use crate::error::{Error, Location, Result};
@@ -49,23 +51,95 @@ struct Scanner<'a> {
     /// Whether to skip runs of shots in the usual spellings (off only to test those skips
     /// against the general path).
     fast: bool,
+    /// Bytes per piece when a long value is checked on several threads; `None` scans on the
+    /// calling thread alone.
+    piece_bytes: Option<usize>,
+    /// Runs of shots checked ahead by other threads (see [`Scanner::check_ahead`]), in body
+    /// order; `hints[next_hint..]` have not been reached yet.
+    hints: Vec<Hint>,
+    next_hint: usize,
+    /// No new hints are computed before this offset (the end of the last batch), so a value in
+    /// another spelling costs one batch per batch length, not one per shot.
+    hints_until: usize,
+    /// Shots of the current value skipped by runs of each spelling (hints included).
+    templated: [usize; 2],
+    /// Piece size of the next batch of the current value: it starts small and doubles up to
+    /// `piece_bytes`, so that checking ahead past the end of a value (its last batch) costs at
+    /// most about as much as the value itself.
+    piece_now: usize,
+    /// Where the current value starts: no pieces before the walk is `SPLIT_AFTER_BYTES` into
+    /// it, so shorter values (most keys of a many-key body) are never split.
+    value_start: usize,
 }
+
+/// A run of whole shots in the usual spellings that a piece found at `start` (a `[`): `shots`
+/// shots, each with its separator, ending at `end`. Checked without knowing whether `start`
+/// begins a shot at all; the scanner uses it only when its own walk arrives at `start` at the
+/// start of a shot, where it would have checked exactly these bytes the same way.
+#[derive(Clone, Copy, Debug)]
+struct Hint {
+    start: usize,
+    shots: usize,
+    end: usize,
+    /// Of `shots`, how many in each spelling.
+    by_spelling: [usize; 2],
+}
+
+/// How a scan runs (tests force pieces of a few bytes; see [`scan_with`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ScanOptions {
+    /// Skip runs of shots in the usual spellings.
+    pub fast: bool,
+    /// Split long values into pieces of this many bytes, checked in parallel.
+    pub piece_bytes: Option<usize>,
+}
+
+/// Bytes of body per piece when a value is checked on several threads: large enough that a
+/// batch costs far more than handing it to rayon, small enough that a batch reaching past the
+/// end of its value wastes little.
+pub(super) const PIECE_BYTES: usize = 2 << 20;
+
+/// Piece size of a value's first batch (at most).
+const FIRST_PIECE_BYTES: usize = 256 << 10;
+
+/// A value is split only once the walk is this far into it (at most one piece).
+const SPLIT_AFTER_BYTES: usize = 1 << 20;
+
+/// Pieces per batch at least (more when the pool is larger).
+const MIN_PIECES_PER_BATCH: usize = 4;
 
 /// Validates a measurements body and returns, per circuit, its keys in order (see module docs).
 ///
 /// # Errors
 /// [`Error::Json`] at the first byte that breaks the shape, with its place.
 pub fn scan(body: &[u8]) -> Result<Vec<Vec<KeySpan>>> {
-    scan_with(body, true)
+    let split = body.len() >= super::PARALLEL_MIN_BYTES && rayon::current_num_threads() > 1;
+    scan_with(
+        body,
+        ScanOptions {
+            fast: true,
+            piece_bytes: split.then_some(PIECE_BYTES),
+        },
+    )
 }
 
-pub(super) fn scan_with(body: &[u8], fast: bool) -> Result<Vec<Vec<KeySpan>>> {
+pub(super) fn scan_with(body: &[u8], options: ScanOptions) -> Result<Vec<Vec<KeySpan>>> {
     let mut s = Scanner {
         b: body,
         pos: 0,
         spellings: None,
         last_spelling: 0,
-        fast,
+        fast: options.fast,
+        piece_bytes: options
+            .piece_bytes
+            .filter(|_| options.fast)
+            .map(|n| n.max(1)),
+        hints: Vec::new(),
+        next_hint: 0,
+        hints_until: 0,
+        templated: [0; 2],
+        piece_now: 0,
+        value_start: 0,
     };
     s.body()
 }
@@ -215,13 +289,18 @@ impl Scanner<'_> {
             self.pos += 1;
             self.skip_ws();
             let start = self.pos;
-            let (num_shots, num_bits) = self.value(kctx)?;
+            let (num_shots, num_bits, splits) = self.value(kctx)?;
+            // Shot 0 (width unknown yet) and the last shot (no separator) never go by runs, so
+            // when one spelling's runs took all the others, the fill may take them unchecked.
+            let spelling = (0..2).find(|&i| num_shots >= 3 && self.templated[i] == num_shots - 2);
             keys.push(KeySpan {
                 name: name.clone(),
                 start,
                 end: self.pos,
                 num_shots,
                 num_bits,
+                splits,
+                spelling: spelling.map(|i| i == 1),
             });
             seen.insert(name);
             self.skip_ws();
@@ -239,8 +318,10 @@ impl Scanner<'_> {
         }
     }
 
-    /// One key's value: a list of shots. Returns (shots, qubits per shot).
-    fn value(&mut self, ctx: Ctx<'_>) -> Result<(usize, usize)> {
+    /// One key's value: a list of shots. Returns (shots, qubits per shot, split points: see
+    /// [`KeySpan::splits`]).
+    #[allow(clippy::type_complexity)]
+    fn value(&mut self, ctx: Ctx<'_>) -> Result<(usize, usize, Vec<(usize, usize)>)> {
         if self.peek() != Some(b'[') {
             return Err(self.expected("a list of shots", ctx));
         }
@@ -248,13 +329,21 @@ impl Scanner<'_> {
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok((0, 0));
+            return Ok((0, 0, Vec::new()));
         }
+        // Hints belong to one value: they were checked at this value's width.
+        self.hints.clear();
+        self.next_hint = 0;
+        self.hints_until = 0;
+        self.templated = [0; 2];
+        self.piece_now = self.piece_bytes.unwrap_or(0).min(FIRST_PIECE_BYTES);
+        self.value_start = self.pos;
+        let mut splits = Vec::new();
         let mut shot = 0usize;
         let mut width: Option<usize> = None;
         loop {
             if let Some(w @ 1..) = width.filter(|_| self.fast) {
-                shot += self.skip_shot_runs(w);
+                shot += self.skip_shots(w, shot, &mut splits);
                 self.skip_ws();
             }
             let sctx = Ctx {
@@ -283,7 +372,8 @@ impl Scanner<'_> {
                 }
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok((shot, width.unwrap_or(0)));
+                    self.hints.clear();
+                    return Ok((shot, width.unwrap_or(0), splits));
                 }
                 _ => return Err(self.expected("',' or ']' after a shot", sctx)),
             }
@@ -363,15 +453,128 @@ impl Scanner<'_> {
         }
     }
 
-    /// Skips a run of complete shots of `width` bits followed by a comma, each spelled compactly
-    /// (`[0,1],`) or as `json.dumps` writes it (`[0, 1], `; see [`rows`]), and returns how many it
-    /// skipped. Anything else, including the list's last shot, is left to the general path.
-    #[inline]
-    fn skip_shot_runs(&mut self, width: usize) -> usize {
+    /// Skips the shots of `width` bits that runs in the usual spellings cover from here (shot
+    /// `shot` starts at `pos`), with the hints of other threads when the value is long, and
+    /// returns how many it skipped. Each hint used is a point where the fill may split the value
+    /// too: it is pushed onto `splits` as (offset, shot).
+    fn skip_shots(&mut self, width: usize, shot: usize, splits: &mut Vec<(usize, usize)>) -> usize {
+        let mut n = 0usize;
+        loop {
+            // Hints behind us were not landed on (another spelling in between): never used.
+            while self
+                .hints
+                .get(self.next_hint)
+                .is_some_and(|h| h.start < self.pos)
+            {
+                self.next_hint += 1;
+            }
+            if self.next_hint == self.hints.len() {
+                if let Some(piece) = self.piece_bytes {
+                    let now = self.piece_now;
+                    if self.pos >= self.hints_until
+                        && self.b.len() - self.pos > now
+                        && self.pos - self.value_start >= piece.min(SPLIT_AFTER_BYTES)
+                    {
+                        self.check_ahead(width, now);
+                        self.piece_now = now.saturating_mul(2).min(piece);
+                    }
+                }
+            }
+            let split_at = self.piece_bytes.map_or(usize::MAX, |piece| {
+                self.value_start
+                    .saturating_add(piece.min(SPLIT_AFTER_BYTES))
+            });
+            let limit = match self.hints.get(self.next_hint) {
+                Some(h) if h.start == self.pos => {
+                    if h.shots > 0 {
+                        splits.push((h.start, shot + n));
+                    }
+                    self.pos = h.end;
+                    n += h.shots;
+                    self.templated[0] += h.by_spelling[0];
+                    self.templated[1] += h.by_spelling[1];
+                    self.next_hint += 1;
+                    continue;
+                }
+                Some(h) => h.start,
+                // Walk on alone up to where splitting starts (the first shot at or past it),
+                // then check ahead from there.
+                None if self.pos < split_at => {
+                    n += self.skip_shot_runs(width, split_at, true);
+                    if self.pos < split_at {
+                        return n;
+                    }
+                    continue;
+                }
+                None => usize::MAX,
+            };
+            n += self.skip_shot_runs(width, limit, false);
+            if self.pos != limit {
+                return n;
+            }
+        }
+    }
+
+    /// Checks the next batch of pieces of the body (from `pos`, a shot's start) on rayon's pool:
+    /// each piece from its first `[` runs the usual spellings as far as its end, giving one
+    /// [`Hint`]. A piece past the end of the value (or in another spelling) gives a hint that the
+    /// scanner never lands on; errors are never found here, only by the scanner's own walk.
+    fn check_ahead(&mut self, width: usize, piece: usize) {
+        self.ensure_spellings(width);
+        let Some((_, spellings)) = &self.spellings else {
+            return;
+        };
+        let count = rayon::current_num_threads().max(MIN_PIECES_PER_BATCH);
+        let from = self.pos;
+        let until = from
+            .saturating_add(count.saturating_mul(piece))
+            .min(self.b.len());
+        let bounds: Vec<(usize, usize)> = (0..count)
+            .map(|i| {
+                let lo = from.saturating_add(i.saturating_mul(piece)).min(until);
+                (lo, lo.saturating_add(piece).min(until))
+            })
+            .filter(|(lo, hi)| lo < hi)
+            .collect();
+        let b = self.b;
+        let run = |&(lo, hi): &(usize, usize)| -> Option<Hint> {
+            let start = if lo == from {
+                from
+            } else {
+                lo + b[lo..hi].iter().position(|&c| c == b'[')?
+            };
+            let (by_spelling, end) = runs_from(b, start, hi, spellings, width);
+            Some(Hint {
+                start,
+                shots: by_spelling[0] + by_spelling[1],
+                end,
+                by_spelling,
+            })
+        };
+        // Small batches (only tests make them) are not worth handing to other threads.
+        self.hints = if until - from >= FIRST_PIECE_BYTES {
+            bounds.par_iter().filter_map(run).collect()
+        } else {
+            bounds.iter().filter_map(run).collect()
+        };
+        self.next_hint = 0;
+        self.hints_until = until;
+    }
+
+    fn ensure_spellings(&mut self, width: usize) {
         if self.spellings.as_ref().is_none_or(|(w, _)| *w != width) {
             let both = [Template::new(width, false), Template::new(width, true)];
             self.spellings = Some((width, both));
         }
+    }
+
+    /// Skips a run of complete shots of `width` bits followed by a comma, each spelled compactly
+    /// (`[0,1],`) or as `json.dumps` writes it (`[0, 1], `; see [`rows`]), none of them past
+    /// `limit` (or, with `past`, until one ends at or past it), and returns how many it skipped.
+    /// Anything else, including the list's last shot, is left to the general path.
+    #[inline]
+    fn skip_shot_runs(&mut self, width: usize, limit: usize, past: bool) -> usize {
+        self.ensure_spellings(width);
         let Some((_, spellings)) = &self.spellings else {
             return 0;
         };
@@ -385,13 +588,20 @@ impl Scanner<'_> {
         let mut missed = 0;
         while missed < 2 {
             let t = &spellings[current];
-            let run = t.count(&self.b[self.pos..], usize::MAX);
+            let left = limit.saturating_sub(self.pos);
+            let max = if past {
+                left.div_ceil(t.period())
+            } else {
+                left / t.period()
+            };
+            let run = t.count(&self.b[self.pos..], max);
             if run == 0 {
                 missed += 1;
             } else {
                 missed = 1;
                 self.pos += run * t.period();
                 n += run;
+                self.templated[current] += run;
                 self.last_spelling = current;
             }
             current ^= 1;
@@ -515,4 +725,32 @@ impl Scanner<'_> {
         });
         parsed.ok_or_else(|| self.error(at, ctx, "invalid \\u escape (needs four hex digits)"))
     }
+}
+
+/// The shots of `width` bits in the usual spellings from `start` on, as
+/// [`Scanner::skip_shot_runs`] takes them, until one ends at or past `until`: returns (shots,
+/// offset after the last one), the shots counted per spelling.
+fn runs_from(
+    b: &[u8],
+    start: usize,
+    until: usize,
+    spellings: &[Template; 2],
+    width: usize,
+) -> ([usize; 2], usize) {
+    let (mut pos, mut n) = (start, [0usize; 2]);
+    let mut current = usize::from(width == 1);
+    let mut missed = 0;
+    while missed < 2 && pos < until {
+        let t = &spellings[current];
+        let run = t.count(&b[pos..], (until - pos).div_ceil(t.period()));
+        if run == 0 {
+            missed += 1;
+        } else {
+            missed = 1;
+            pos += run * t.period();
+            n[current] += run;
+        }
+        current ^= 1;
+    }
+    (n, pos)
 }

@@ -1,7 +1,8 @@
 use std::fmt::Write as _;
 
 use super::fill::{fill_any, fill_multi_bit};
-use super::scan::scan_with;
+use super::rows::Template;
+use super::scan::{self, scan_with, ScanOptions};
 use super::*;
 
 fn parse_ok(body: &str) -> Vec<Vec<NamedBits>> {
@@ -294,7 +295,13 @@ fn large_body_matches_small_path() {
 
 /// The general path alone: no skipped runs, and every bit found byte by byte.
 fn parse_general(body: &[u8]) -> Result<Vec<Vec<NamedBits>>> {
-    let circuits = scan_with(body, false)?;
+    let circuits = scan_with(
+        body,
+        ScanOptions {
+            fast: false,
+            piece_bytes: None,
+        },
+    )?;
     Ok(circuits
         .iter()
         .map(|keys| {
@@ -321,6 +328,28 @@ fn same_as_general(body: &[u8]) -> Result<Vec<Vec<NamedBits>>> {
     let fast = parse(body, false);
     let general = parse_general(body);
     assert_eq!(fast, general, "{}", String::from_utf8_lossy(body));
+    // Values split into pieces of a few bytes (a size that varies with the body, so that the
+    // many bodies of a test cover many sizes): the same again, in both modes.
+    let piece = 1 + body.len() % 29;
+    let split = pieces(piece);
+    assert_eq!(
+        parse_with(body, false, split),
+        general,
+        "piece {piece}: {}",
+        String::from_utf8_lossy(body)
+    );
+    let registers = parse(body, true);
+    assert_eq!(parse_with(body, true, split), registers, "piece {piece}");
+    // Registers filled straight from the body match registers assembled from the general
+    // path's keys.
+    if let (Ok(registers), Ok(keys)) = (&registers, &general) {
+        assert_eq!(
+            registers,
+            &assembled(keys),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
     // The template fill on every multi-bit key, short values included.
     if let (Ok(spans), Ok(general)) = (scan(body), &general) {
         for (k, g) in spans.iter().flatten().zip(general.iter().flatten()) {
@@ -333,6 +362,62 @@ fn same_as_general(body: &[u8]) -> Result<Vec<Vec<NamedBits>>> {
         }
     }
     fast
+}
+
+/// Each circuit's keys grouped into registers by [`assemble_registers`] (from packed keys).
+fn assembled(circuits: &[Vec<NamedBits>]) -> Vec<Vec<NamedBits>> {
+    circuits
+        .iter()
+        .map(|keys| {
+            let packed: Vec<PackedKey<'_>> = keys
+                .iter()
+                .map(|k| PackedKey {
+                    info: KeyInfo {
+                        name: &k.name,
+                        num_shots: k.num_shots,
+                        num_bits: k.num_bits,
+                    },
+                    row_bytes: layout::num_bytes(k.num_bits),
+                    data: &k.data,
+                })
+                .collect();
+            assemble_registers(&packed).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn registers_from_long_single_bit_keys_match_assembly() {
+    // Qiskit-on-IQM keys (one clbit each, two registers, clbits out of order) with many shots
+    // in every spelling, whole and in pieces.
+    for spelling in SPELLINGS {
+        let mut body = String::from("[{");
+        let keys = [(0, 2), (1, 0), (0, 0), (0, 9), (1, 1), (0, 1)];
+        for (i, (reg, clbit)) in keys.into_iter().enumerate() {
+            let bits = pseudo_bits(50, 1, i);
+            let size = if reg == 0 { 10 } else { 2 };
+            if i > 0 {
+                body.push_str(", ");
+            }
+            let value = spell(&bits, spelling);
+            let _ = write!(body, "\"r{reg}_{size}_{reg}_{clbit}\": {value}");
+        }
+        body.push_str("}]");
+        let general = parse_general(body.as_bytes()).unwrap();
+        let want = assembled(&general);
+        assert_eq!(parse(body.as_bytes(), true).unwrap(), want, "{spelling:?}");
+        for piece in [1, 4, 5, 9, 17, 64] {
+            let got = parse_with(body.as_bytes(), true, pieces(piece)).unwrap();
+            assert_eq!(got, want, "{spelling:?} piece {piece}");
+        }
+    }
+}
+
+fn pieces(piece_bytes: usize) -> ScanOptions {
+    ScanOptions {
+        fast: true,
+        piece_bytes: Some(piece_bytes),
+    }
 }
 
 fn pseudo_bits(shots: usize, width: usize, seed: usize) -> Vec<Vec<u8>> {
@@ -618,4 +703,102 @@ fn the_output_is_capped_relative_to_the_body() {
     ));
     assert_eq!(output_cap(0), OUTPUT_CAP_FLOOR);
     assert_eq!(output_cap(usize::MAX), usize::MAX);
+}
+
+#[test]
+fn pieces_split_anywhere_and_change_nothing() {
+    // Piece boundaries at every byte of a shot (so at every shot, inside shots, and pieces
+    // holding no `[` or no whole shot), in every spelling; the bits come out the same, and the
+    // fill splits only where the scan found a shot's `[`.
+    for width in [1, 2, 8, 9, 64, 65] {
+        for spelling in SPELLINGS {
+            let bits = pseudo_bits(40, width, width + 7);
+            let value = spell(&bits, spelling);
+            let body = format!(r#"[{{"a": [[1]], "m": {value}, "z": [[0, 1], [1, 1]]}}]"#);
+            let period = Template::new(width, matches!(spelling, Spelling::Spaced)).period();
+            let general = parse_general(body.as_bytes()).unwrap();
+            for piece in 1..=2 * period + 1 {
+                let got = parse_with(body.as_bytes(), false, pieces(piece)).unwrap();
+                assert_eq!(got, general, "w{width} {spelling:?} piece {piece}");
+                let spans = scan_with(body.as_bytes(), pieces(piece)).unwrap();
+                let m = &spans[0][1];
+                for &(at, shot) in &m.splits {
+                    assert_eq!(body.as_bytes()[at], b'[');
+                    assert!((1..40).contains(&shot), "{shot}");
+                }
+                if !matches!(spelling, Spelling::Mixed) && piece >= period {
+                    assert!(!m.splits.is_empty(), "w{width} {spelling:?} piece {piece}");
+                }
+                // One spelling throughout (the fill then reads it unchecked); at width 1 the
+                // compact spelling also matches the start of a spaced shot, and it is unused.
+                let uniform = match spelling {
+                    Spelling::Compact => Some(false),
+                    Spelling::Spaced => Some(true),
+                    Spelling::Mixed => None,
+                };
+                if width >= 2 {
+                    assert_eq!(m.spelling, uniform, "w{width} {spelling:?} piece {piece}");
+                }
+                assert_eq!(bitstrings(&got[0][1]), expected_strings(&bits));
+            }
+        }
+    }
+}
+
+#[test]
+fn errors_inside_each_piece_are_exact() {
+    // A bad digit, a ragged shot or a cut in shot `s` for every `s`, with pieces of one to three
+    // shots: the error (offset and place) is the one-thread scan's.
+    for width in [1, 8, 9, 64, 65] {
+        for spelling in [Spelling::Compact, Spelling::Spaced] {
+            let bits = pseudo_bits(24, width, 3);
+            let value = spell(&bits, spelling);
+            let head = r#"[{"ok": [[0]], "m": "#;
+            let body = format!("{head}{value}}}]");
+            let start = head.len();
+            let period = Template::new(width, matches!(spelling, Spelling::Spaced)).period();
+            for shot in 0..24 {
+                let at = digit_offset(start, width, spelling, shot, width / 2);
+                let mut bad = body.clone().into_bytes();
+                bad[at] = b'2';
+                let mut ragged = bits.clone();
+                ragged[shot].pop();
+                let ragged = format!("{head}{}}}]", spell(&ragged, spelling)).into_bytes();
+                let cut = body.as_bytes()[..at].to_vec();
+                for b in [bad, ragged, cut] {
+                    let want = parse_general(&b).unwrap_err().to_string();
+                    for piece in [period - 1, period, period + 1, 2 * period + 3, 3 * period] {
+                        let got = parse_with(&b, false, pieces(piece))
+                            .unwrap_err()
+                            .to_string();
+                        assert_eq!(got, want, "w{width} {spelling:?} shot {shot} piece {piece}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn one_large_key_is_split_on_the_pool() {
+    // Above the parallel threshold with the production piece size: the scan splits the one
+    // key's value (when the pool has more than one thread) and the result is the general
+    // path's.
+    for (width, spelling) in [
+        (20, Spelling::Compact),
+        (9, Spelling::Spaced),
+        (1, Spelling::Compact),
+    ] {
+        let shots = 3 * scan::PIECE_BYTES / (2 * width + 2);
+        let bits = pseudo_bits(shots, width, 11);
+        let body = format!(r#"[{{"meas": {}}}]"#, spell(&bits, spelling));
+        let spans = scan(body.as_bytes()).unwrap();
+        if rayon::current_num_threads() > 1 {
+            assert!(!spans[0][0].splits.is_empty());
+        }
+        assert_eq!(
+            parse(body.as_bytes(), false),
+            parse_general(body.as_bytes())
+        );
+    }
 }
