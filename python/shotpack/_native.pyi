@@ -86,6 +86,7 @@ def estimator_moments(
 def group_qubitwise(
     x: _NDArray[_np.uint64], z: _NDArray[_np.uint64], ptr: _NDArray[_np.int64]
 ) -> _NDArray[_np.int64]: ...
+def set_kernels_on_calling_thread(on: bool) -> bool: ...
 
 # --- pack / counts ---
 def pack_nested_lists(

@@ -23,6 +23,7 @@ from shotpack.dask._reduce import tree_reduce
 from shotpack.io import DEFAULT_CHUNK_SHOTS
 from shotpack.stats.counts import ChunkCounts
 from shotpack.stats.sums import ObservableSums, SumsSpec
+from shotpack.stats.threads import kernels_on_calling_thread
 
 __all__ = ["DaskBitArray"]
 
@@ -53,7 +54,8 @@ def _block_sums(
     block: NDArray[np.uint8], spec: SumsSpec, cells: NDArray[np.intp], num_cells: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Per-cell shot counts and term sums of one block, placed at its global cell indices."""
-    part = ObservableSums.from_rows(block, spec)
+    with kernels_on_calling_thread():
+        part = ObservableSums.from_rows(block, spec)
     counts = np.zeros(num_cells, dtype=np.int64)
     sums = np.zeros((num_cells, len(spec.labels)), dtype=np.int64)
     counts[cells] = part.num_shots

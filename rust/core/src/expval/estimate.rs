@@ -2,9 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{
-    chunks, flipped_bits, for_each_block, layout, Error, Result, Rows, Term, PARALLEL_WORK,
-};
+use super::{chunks, flipped_bits, for_each_block, layout, use_pool, Error, Result, Rows, Term};
 
 /// Running count, mean and sum of squared deviations (merged with Chan et al.'s formula, which
 /// stays exact for constant data and avoids the cancellation of `E[x²] - E[x]²`).
@@ -313,7 +311,7 @@ pub fn estimate(
         let ps: Vec<&Part> = by_group[g].iter().map(|&p| &parts[p]).collect();
         part_moments(&groups[g], &ps, r, a, b)
     };
-    let partial: Vec<Vec<Moments>> = if work >= PARALLEL_WORK {
+    let partial: Vec<Vec<Moments>> = if use_pool(work) {
         items.par_iter().map(eval).collect()
     } else {
         items.iter().map(eval).collect()

@@ -194,6 +194,17 @@ fn many_cells_and_parallel_path_agree_with_definition() {
         let want = f64::midpoint(o as f64, 1.0) * mean(&terms[o]) - mean(&terms[0]);
         assert!((out[k] - want).abs() < 1e-12, "k={k}: {} vs {want}", out[k]);
     }
+    // The same call kept on the calling thread gives the same values, and the setting is
+    // scoped: restored afterwards, also by the explicit setter.
+    let serial = on_calling_thread(|| {
+        assert!(!use_pool(usize::MAX));
+        expectation_values(&data, cells, shots, bits, &terms, sums, &out_cell, &out_obs).unwrap()
+    });
+    assert_eq!(serial, out);
+    assert_eq!(use_pool(usize::MAX), rayon::current_num_threads() > 1);
+    assert!(!set_on_calling_thread(true));
+    assert!(!use_pool(usize::MAX));
+    assert!(set_on_calling_thread(false));
 }
 
 #[test]
