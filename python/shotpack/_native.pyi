@@ -137,3 +137,8 @@ def readout_inverse_norm(
     tol: float,
     max_iter: int,
 ) -> float: ...
+
+# --- sampling (the local simulator) ---
+def sample_outcome_bits(
+    probs: _NDArray[_np.float64], seed: int, shifts: list[int], out: _NDArray[_np.uint8]
+) -> None: ...
