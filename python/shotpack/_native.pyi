@@ -26,6 +26,8 @@ __all__ = [
     "qiskit_memory",
     "readout_inverse_norm",
     "readout_mitigate",
+    "sample_outcome_bits",
+    "set_kernels_on_calling_thread",
     "slice_bits",
     "unpack_to_bool",
 ]
