@@ -5,7 +5,10 @@ anchor is the least a sampler can do with NumPy: ``rng.multinomial`` over the ou
 probabilities, then the counts expanded to one outcome index per shot with ``np.repeat``
 (no shuffle, so its shots are not even in random order, and no per-key bit columns). The
 simulator's step (``_collect``) returns every key's bits as ``uint8`` columns, shots in random
-order, from the same state. Goal (issue 13): the simulator within 1.5x of the anchor.
+order, from the same state. Goal (issue 13): the simulator within 1.5x of the anchor. The
+simulator's native sampler uses rayon's pool (every core unless ``SHOTPACK_NUM_THREADS`` says
+otherwise), NumPy's multinomial one core; run with ``SHOTPACK_NUM_THREADS=1`` for one core
+each.
 
 Cases, each in a fresh process with the runs alternating and medians of >= 5:
 
@@ -21,6 +24,7 @@ Run: ``python benches/bench_simulator.py [--shots N]``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -88,7 +92,12 @@ def main() -> None:
     parser.add_argument("--case", type=int, help="run only case N in this process")
     args = parser.parse_args()
     if args.case is None:
-        print("anchor: rng.multinomial + np.repeat; ratio = anchor / simulator", flush=True)
+        threads = os.environ.get("SHOTPACK_NUM_THREADS", "all cores")
+        print(
+            f"anchor: rng.multinomial + np.repeat; ratio = anchor / simulator; native "
+            f"threads: {threads}",
+            flush=True,
+        )
         report(run_cases(__file__, len(CASES), sys.argv[1:]))
         return
     emit_rows(case(args.case, args.shots) if args.case < len(CASES) else [])

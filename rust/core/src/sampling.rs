@@ -11,7 +11,8 @@
 //!    conditional distribution given `h` (its own small table), into a run of their own;
 //! 3. every shot, in order, takes the next unused low half of its `h`.
 //!
-//! Each shot's outcome is then an independent draw from the full distribution, every access
+//! (Up to 12 bits, one table of `2^m` columns fits in cache, and each shot is drawn from it
+//! directly.) Each shot's outcome is then an independent draw from the full distribution, every access
 //! stays within small tables or runs read in order, and nothing is shuffled. The random words
 //! come from a counter-based generator (`SplitMix64`'s mixing function over a counter) keyed by
 //! a seed the caller draws from its own generator, so a seeded caller reproduces the same bits
@@ -23,6 +24,8 @@ use crate::error::{Error, Result};
 
 /// Shots per unit of parallel work.
 const CHUNK: usize = 1 << 18;
+/// Outcomes of at most this many bits are drawn from one alias table (64 KiB, in cache).
+const ONE_TABLE_BITS: u32 = 12;
 /// Weyl increment of `SplitMix64`: consecutive counters map to well-spread inputs.
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -172,6 +175,27 @@ pub fn sample_outcome_bits(
             out.len()
         )));
     }
+    let (key_high, key_low) = (mix(seed ^ 0x5348_4F54), mix(seed ^ 0x5041_434B));
+    let parallel = shots > CHUNK && rayon::current_num_threads() > 1;
+    if bits <= ONE_TABLE_BITS {
+        // A table that stays in cache: one pass, each shot drawn from it directly.
+        let table = AliasTable::new(probs)?;
+        if width == 0 || shots == 0 {
+            return Ok(());
+        }
+        let writer = RowWriter::new(bits, shifts);
+        let fill = |(c, rows): (usize, &mut [u8])| {
+            for (i, r) in rows.chunks_exact_mut(width).enumerate() {
+                writer.write(table.draw(word(key_high, c * CHUNK + i)), r);
+            }
+        };
+        if parallel {
+            out.par_chunks_mut(CHUNK * width).enumerate().for_each(fill);
+        } else {
+            out.chunks_mut(CHUNK * width).enumerate().for_each(fill);
+        }
+        return Ok(());
+    }
     // Low and high halves (both at most 16 bits): outcome = high << low_bits | low.
     let low_bits = bits / 2;
     let row = 1usize << low_bits;
@@ -180,8 +204,6 @@ pub fn sample_outcome_bits(
     if width == 0 || shots == 0 {
         return Ok(());
     }
-    let (key_high, key_low) = (mix(seed ^ 0x5348_4F54), mix(seed ^ 0x5041_434B));
-    let parallel = shots > CHUNK && rayon::current_num_threads() > 1;
     let num_high = marginal.len();
     let num_chunks = shots.div_ceil(CHUNK);
     // Shot s's high half; drawn again in step 3 rather than stored (cheaper than the memory).
@@ -433,6 +455,47 @@ mod tests {
                 assert_eq!(b, narrow[c % m]);
             }
         }
+    }
+
+    #[test]
+    fn two_level_draws_follow_a_sparse_distribution() {
+        // 2^16 outcomes (two tables deep), 40 of them possible, spread over both halves.
+        let m = 16usize;
+        let mut probs = vec![0.0; 1 << m];
+        for j in 0..40usize {
+            probs[(j * 7919 + 13) % (1 << m)] = (j % 7 + 1) as f64;
+        }
+        let total: f64 = probs.iter().sum();
+        let shots = CHUNK + 54_321;
+        let shifts: Vec<u32> = (0..m as u32).rev().collect();
+        let mut out = vec![0u8; shots * m];
+        sample_outcome_bits(&probs, 9, &shifts, &mut out, &mut vec![0; shots]).unwrap();
+        let mut counts = vec![0usize; 1 << m];
+        for o in outcomes(&out, m, m) {
+            counts[o] += 1;
+        }
+        for (i, (&c, &p)) in counts.iter().zip(&probs).enumerate() {
+            let q = p / total;
+            let mean = q * shots as f64;
+            let sigma = (mean * (1.0 - q)).sqrt();
+            if p == 0.0 {
+                assert_eq!(c, 0, "outcome {i} is impossible");
+            } else {
+                assert!(
+                    (c as f64 - mean).abs() < 6.0 * sigma,
+                    "outcome {i}: {c} vs {mean}"
+                );
+            }
+        }
+        // Consecutive shots are independent: the outcome of shot s says nothing of shot s + 1
+        // (the runs of low halves are per high value, not per position).
+        let o = outcomes(&out, m, m);
+        let same = o.windows(2).filter(|w| w[0] == w[1]).count() as f64;
+        let want: f64 = probs.iter().map(|p| (p / total).powi(2)).sum::<f64>() * (shots - 1) as f64;
+        assert!(
+            (same - want).abs() < 6.0 * want.sqrt(),
+            "{same} repeats vs {want}"
+        );
     }
 
     #[test]
