@@ -21,6 +21,7 @@ BENCHES = [
     "bench_expval.py",
     "bench_client.py",
     "bench_qiskit.py",
+    "bench_simulator.py",
 ]
 
 

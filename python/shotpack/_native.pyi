@@ -26,6 +26,8 @@ __all__ = [
     "qiskit_memory",
     "readout_inverse_norm",
     "readout_mitigate",
+    "sample_outcome_bits",
+    "set_kernels_on_calling_thread",
     "slice_bits",
     "unpack_to_bool",
 ]
@@ -89,6 +91,7 @@ def estimator_moments(
 def group_qubitwise(
     x: _NDArray[_np.uint64], z: _NDArray[_np.uint64], ptr: _NDArray[_np.int64]
 ) -> _NDArray[_np.int64]: ...
+def set_kernels_on_calling_thread(on: bool) -> bool: ...
 
 # --- pack / counts ---
 def pack_nested_lists(
@@ -139,3 +142,8 @@ def readout_inverse_norm(
     tol: float,
     max_iter: int,
 ) -> float: ...
+
+# --- sampling (the local simulator) ---
+def sample_outcome_bits(
+    probs: _NDArray[_np.float64], seed: int, shifts: list[int], out: _NDArray[_np.uint8]
+) -> None: ...

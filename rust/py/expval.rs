@@ -221,7 +221,16 @@ fn group_qubitwise<'py>(
     })
 }
 
+/// Makes this thread's expectation-value and Estimator kernels run on the calling thread only
+/// (`True`) or in rayon's pool when large enough (`False`, the default); returns the previous
+/// setting. Used by `shotpack.stats.kernels_on_calling_thread` around per-chunk work.
+#[pyfunction]
+fn set_kernels_on_calling_thread(on: bool) -> bool {
+    expval::set_on_calling_thread(on)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(set_kernels_on_calling_thread, m)?)?;
     m.add_function(wrap_pyfunction!(expectation_values, m)?)?;
     m.add_function(wrap_pyfunction!(estimator_moments, m)?)?;
     m.add_function(wrap_pyfunction!(group_qubitwise, m)?)?;

@@ -18,6 +18,7 @@ mod memory;
 mod mitigation;
 mod pack;
 mod samples;
+mod sampling;
 mod threads;
 
 #[pymodule]
@@ -30,5 +31,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     expval::register(m)?;
     memory::register(m)?;
     mitigation::register(m)?;
+    sampling::register(m)?;
     Ok(())
 }

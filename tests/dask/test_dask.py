@@ -133,6 +133,31 @@ def test_zarr_opened_lazily(tmp_path: Path, run):
     assert isinstance(bits, DaskBitArray) and bits.compute(**run) == ba[0]
 
 
+def test_chunk_files_read_like_zarr(tmp_path: Path, run):
+    import zarr
+
+    from shotpack.dask.bit_array import _ChunkFiles
+
+    ba = random_bits(5, (3,), 250, 13, distinct=30)  # 2-byte rows, a clipped last chunk
+    to_zarr(ba, tmp_path / "plain.zarr", chunk_shots=64)
+    to_zarr(ba, tmp_path / "zstd.zarr", chunk_shots=64, compress=True)
+    plain = zarr.open_group(tmp_path / "plain.zarr")["bits"]
+    assert _ChunkFiles.of(plain) is not None  # the default layout is read directly
+    assert _ChunkFiles.of(zarr.open_group(tmp_path / "zstd.zarr")["bits"]) is None
+    for name in ("plain.zarr", "zstd.zarr"):
+        assert open_zarr(tmp_path / name).compute(**run) == ba
+    # A chunk never written reads as Zarr's fill value, as Zarr reads it.
+    chunk = tmp_path / "plain.zarr" / "bits" / "c" / "0" / "2" / "0"  # chunks (3, 64, 2)
+    chunk.unlink()
+    np.testing.assert_array_equal(
+        open_zarr(tmp_path / "plain.zarr").array.compute(**run), plain[...]
+    )
+    # A damaged chunk is an error naming its file, not wrong bits.
+    (tmp_path / "plain.zarr" / "bits" / "c" / "0" / "1" / "0").write_bytes(b"\x00" * 5)
+    with pytest.raises(ValueError, match=r"c/0/1/0: 5 bytes, expected 384"):
+        open_zarr(tmp_path / "plain.zarr").array.compute(scheduler="sync")
+
+
 def test_measurements_to_zarr_then_dask(tmp_path: Path, run):
     rng = np.random.default_rng(8)
     circuits = [{"m": rng.integers(0, 2, (200, 9)).tolist()} for _ in range(3)]

@@ -373,3 +373,43 @@ def test_cancellation_is_polled():
     ops = [prx("QB1", 1.0, 0.0), measure("m", "QB1")]
     with pytest.raises(SimulationCancelled):
         simulate_circuit(ops, 10, np.random.default_rng(0), should_cancel=lambda: True)
+
+
+# --- the native sampler of single-branch circuits ----------------------------------------------
+
+
+def test_native_draws_follow_each_qubit_and_key_order():
+    # A product state: qubit i reads 1 with probability sin^2(angle_i / 2). Keys measure the
+    # qubits in scrambled order, so a wrong column mapping shows up as a wrong mean.
+    names = [f"QB{i + 1}" for i in range(12)]
+    angles = np.linspace(0.2, 2.9, 12)
+    ops = [prx(q, float(a), 0.0) for q, a in zip(names, angles, strict=True)]
+    order = [7, 2, 11, 0, 5, 9, 1, 4, 10, 3, 8, 6]
+    ops += [
+        measure("a", *[names[i] for i in order[:5]]),
+        measure("b", *[names[i] for i in order[5:]]),
+    ]
+    shots = 40_000
+    r = simulate_circuit(ops, shots, np.random.default_rng(3))
+    columns = np.concatenate([r.bits["a"], r.bits["b"]], axis=1)
+    want = np.sin(angles[order] / 2) ** 2
+    sigma = np.sqrt(want * (1 - want) / shots)
+    assert np.all(np.abs(columns.mean(axis=0) - want) < 5 * sigma)
+    # Independent qubits: a pair of columns is uncorrelated (shots not grouped by outcome).
+    c = np.corrcoef(columns[:, 0], columns[:, 1])[0, 1]
+    assert abs(c) < 5 / np.sqrt(shots)
+    again = simulate_circuit(ops, shots, np.random.default_rng(3))
+    assert np.array_equal(again.bits["a"], r.bits["a"])
+    assert not np.array_equal(
+        simulate_circuit(ops, shots, np.random.default_rng(4)).bits["a"], r.bits["a"]
+    )
+
+
+def test_native_draws_with_asymmetric_readout_error():
+    # QB1 in |1>, QB2 in |0>: reported ones are 1 - P(0|1) and P(1|0).
+    ops = [prx("QB1", PI, 0.0), measure("m", "QB1", "QB2")]
+    shots = 50_000
+    r = simulate_circuit(ops, shots, np.random.default_rng(8), readout_error=(0.1, 0.3))
+    means = r.bits["m"].mean(axis=0)
+    assert abs(means[0] - 0.7) < 5 * math.sqrt(0.21 / shots)
+    assert abs(means[1] - 0.1) < 5 * math.sqrt(0.09 / shots)

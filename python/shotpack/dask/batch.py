@@ -20,6 +20,7 @@ import dask
 from shotpack.measurements.parse import parse_measurements
 from shotpack.stats.counts import ChunkCounts
 from shotpack.stats.sums import ObservableSums, SumsSpec
+from shotpack.stats.threads import kernels_on_calling_thread
 
 __all__ = ["ArtifactBatch", "read_artifacts"]
 
@@ -59,7 +60,8 @@ def _one_artifact(
         ba = dbin[name]
         shots[c] = ba.num_shots
         if spec is not None and evs is not None and stds is not None:
-            sums = ObservableSums.from_bit_array(ba, spec)
+            with kernels_on_calling_thread():
+                sums = ObservableSums.from_bit_array(ba, spec)
             evs[c] = sums.expectation_values().reshape(-1)
             stds[c] = sums.standard_errors().reshape(-1)
         if out_counts is not None:

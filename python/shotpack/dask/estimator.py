@@ -21,6 +21,7 @@ from shotpack.dask._reduce import tree_reduce
 from shotpack.dask.bit_array import DaskBitArray
 from shotpack.expval.plan import MeasurementPlan
 from shotpack.stats.estimator import EstimatorTallies, GroupSpec, group_specs, group_tallies
+from shotpack.stats.threads import kernels_on_calling_thread
 
 __all__ = ["estimator_tallies_delayed", "evaluate_estimator"]
 
@@ -36,7 +37,8 @@ def _block_tallies(
     num_rand: int,
 ) -> _Partial:
     rows = block if block.ndim == 3 else block[None]
-    counts, sums = group_tallies(spec, rows, flip, where=f"group {g}")
+    with kernels_on_calling_thread():
+        counts, sums = group_tallies(spec, rows, flip, where=f"group {g}")
     full_c = np.zeros(num_rand, dtype=np.int64)
     full_s = np.zeros((num_rand, len(spec.labels)), dtype=np.int64)
     full_c[r0 : r0 + rows.shape[0]] = counts

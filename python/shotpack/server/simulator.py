@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from shotpack import _native
+
 __all__ = [
     "SUPPORTED_OPS",
     "CircuitResult",
@@ -590,6 +592,24 @@ def simulate_circuit(
     return _collect(br, keys, deferred, errors, rng)
 
 
+def _apply_readout_error(
+    column: np.ndarray, error: tuple[float, float], rng: np.random.Generator
+) -> None:
+    """Flips reported bits of one column in place with probability ``(P(1|0), P(0|1))``."""
+    p01, p10 = error
+    if p01 <= 0 and p10 <= 0:
+        return
+    total = column.shape[0]
+    for lo in range(0, total, _BLOCK_SHOTS):
+        hi = min(total, lo + _BLOCK_SHOTS)
+        block = column[lo:hi]
+        if p01 == p10:
+            block ^= rng.random(hi - lo) < p01
+        else:
+            # The flip probability depends on the true bit.
+            block ^= rng.random(hi - lo) < np.where(block, p10, p01)
+
+
 def _collect(
     br: _Branches,
     keys: list[str],
@@ -600,9 +620,14 @@ def _collect(
     """Sample deferred measurements per branch, apply readout error, shuffle shots.
 
     Memory stays near the size of the result: every key's bits go into one ``uint8`` table
-    (row = shot) that is shuffled in place, the sampled outcomes are as narrow an integer as
-    they can be, and bits and readout flips are produced in blocks of shots. The random draws
-    are the same, in the same order, as sampling into separate arrays and permuting them.
+    (row = shot), the sampled outcomes are as narrow an integer as they can be, and bits and
+    readout flips are produced in blocks of shots.
+
+    One branch whose measurements are all deferred (every circuit without mid-circuit
+    measurement or reset) takes the native sampler: each shot's outcome is an independent
+    draw (``shotpack._native.sample_outcome_bits``, keyed by one word drawn from ``rng``), so
+    the shots need no shuffle. Otherwise each branch's outcomes are counted with a multinomial,
+    expanded, and the rows of all branches shuffled together.
     """
     total = int(br.counts.sum())
     n = br.n
@@ -620,6 +645,30 @@ def _collect(
             table[:, columns[key]] = np.repeat(v, br.counts, axis=0)
 
     measured = sorted({q for _, qs in deferred for q in qs})
+    if deferred and not br.records and len(br.counts) == 1 and len(measured) <= 32:
+        pos = {q: j for j, q in enumerate(measured)}
+        m = len(measured)
+        n = br.n
+        probs = np.abs(br.state[0].reshape((2,) * n)) ** 2 if n else np.ones(())
+        other = tuple(q for q in range(n) if q not in pos)
+        marginal = probs.sum(axis=other) if other else probs
+        # Per table column, its bit of the outcome (bit m - 1 - j is measured qubit j); with no
+        # mid-circuit records every key is deferred, so every column is covered.
+        shifts = [0] * width
+        for key, qs in deferred:
+            for j, q in enumerate(qs):
+                shifts[columns[key].start + j] = m - 1 - pos[q]
+        seed = int(rng.integers(0, 2**64 - 1, dtype=np.uint64, endpoint=True))
+        _native.sample_outcome_bits(
+            np.ascontiguousarray(np.reshape(marginal, -1), dtype=np.float64), seed, shifts, table
+        )
+        for key, qs in deferred:
+            first = columns[key].start
+            for j, q in enumerate(qs):
+                _apply_readout_error(table[:, first + j], errors[q], rng)
+        return CircuitResult(
+            keys=keys, bits={key: table[:, columns[key]] for key in keys}, shots=total
+        )
     if deferred:
         # Sample the basis index of the deferred qubits for every shot, branch by branch.
         pos = {q: j for j, q in enumerate(measured)}
@@ -646,16 +695,7 @@ def _collect(
                 for lo in range(0, total, _BLOCK_SHOTS):
                     hi = min(total, lo + _BLOCK_SHOTS)
                     table[lo:hi, first + j] = (outcome[lo:hi] >> shift) & 1
-                p01, p10 = errors[q]
-                if p01 > 0 or p10 > 0:
-                    for lo in range(0, total, _BLOCK_SHOTS):
-                        hi = min(total, lo + _BLOCK_SHOTS)
-                        column = table[lo:hi, first + j]
-                        if p01 == p10:
-                            column ^= rng.random(hi - lo) < p01
-                        else:
-                            # The flip probability depends on the true bit.
-                            column ^= rng.random(hi - lo) < np.where(column, p10, p01)
+                _apply_readout_error(table[:, first + j], errors[q], rng)
         del outcome
 
     if width:

@@ -8,5 +8,13 @@ whole array. :mod:`shotpack.dask` and :func:`shotpack.io.open_zarr` build on the
 from shotpack.stats.counts import ChunkCounts
 from shotpack.stats.estimator import EstimatorTallies, GroupSpec
 from shotpack.stats.sums import ObservableSums, SumsSpec
+from shotpack.stats.threads import kernels_on_calling_thread
 
-__all__ = ["ChunkCounts", "EstimatorTallies", "GroupSpec", "ObservableSums", "SumsSpec"]
+__all__ = [
+    "ChunkCounts",
+    "EstimatorTallies",
+    "GroupSpec",
+    "ObservableSums",
+    "SumsSpec",
+    "kernels_on_calling_thread",
+]

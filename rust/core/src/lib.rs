@@ -31,5 +31,6 @@ pub mod memory;
 pub mod mitigation;
 pub mod pack;
 pub mod registers;
+pub mod sampling;
 
 pub use error::{Error, Location, Result};

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{chunks, term_sums, Error, Result, Rows, Term, PARALLEL_WORK};
+use super::{chunks, term_sums, use_pool, Error, Result, Rows, Term};
 
 /// Observables as sums of terms, in compressed rows: observable `o` is
 /// `sum(coeffs[i] * term[terms[i]] for i in ptr[o]..ptr[o + 1])`.
@@ -101,7 +101,7 @@ pub fn expectation_values(
         let base = c * num_shots;
         term_sums(&rows.range(base + a, base + b), &cell_terms)
     };
-    let partial: Vec<Vec<i64>> = if work >= PARALLEL_WORK {
+    let partial: Vec<Vec<i64>> = if use_pool(work) {
         items.par_iter().map(eval).collect()
     } else {
         items.iter().map(eval).collect()

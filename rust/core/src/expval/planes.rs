@@ -172,7 +172,31 @@ pub(super) fn for_each_block(
 }
 
 /// A term on rows of at most 64 bits: `Z` positions and projector `(position, value)`s.
-type NarrowTerm = (Vec<u8>, Vec<(u8, bool)>);
+pub(super) type NarrowTerm = (Vec<u8>, Vec<(u8, bool)>);
+
+/// Terms on rows of at most 64 bits with their positions as bytes.
+pub(super) fn narrow_terms<'t>(terms: impl Iterator<Item = &'t Term>) -> Vec<NarrowTerm> {
+    terms
+        .map(|t| {
+            (
+                t.z.iter().map(|&b| b as u8).collect(),
+                t.proj.iter().map(|&(b, v)| (b as u8, v)).collect(),
+            )
+        })
+        .collect()
+}
+
+/// [`Term::words`] for a narrow term on a block's planes held in a fixed array (indices masked
+/// to 6 bits, so no bounds checks). A pure-Z term's `nonzero` is `valid`.
+#[inline]
+pub(super) fn narrow_words(fixed: &[u64; 64], (z, proj): &NarrowTerm, valid: u64) -> (u64, u64) {
+    let sign = z.iter().fold(0u64, |s, &b| s ^ fixed[usize::from(b & 63)]);
+    let nonzero = proj.iter().fold(valid, |n, &(b, want)| {
+        let plane = fixed[usize::from(b & 63)];
+        n & if want { plane } else { !plane }
+    });
+    (sign, nonzero)
+}
 
 /// Sum over rows of each term's value (an exact integer).
 #[must_use]
@@ -181,27 +205,15 @@ pub fn term_sums(rows: &Rows<'_>, terms: &[&Term]) -> Vec<i64> {
     if rows.num_bits <= 64 {
         // Narrow rows: planes in a fixed array and 6-bit indices, so lookups need no bounds
         // checks; pure-Z terms need one popcount (lanes past the block's end are zero).
-        let narrow: Vec<NarrowTerm> = terms
-            .iter()
-            .map(|t| {
-                (
-                    t.z.iter().map(|&b| b as u8).collect(),
-                    t.proj.iter().map(|&(b, v)| (b as u8, v)).collect(),
-                )
-            })
-            .collect();
+        let narrow = narrow_terms(terms.iter().copied());
         let mut fixed = [0u64; 64];
         for_each_block(rows, &[], |planes, count, valid| {
             fixed[..planes.len()].copy_from_slice(planes);
-            for (sum, (z, proj)) in sums.iter_mut().zip(&narrow) {
-                let sign = z.iter().fold(0u64, |s, &b| s ^ fixed[usize::from(b & 63)]);
-                if proj.is_empty() {
+            for (sum, term) in sums.iter_mut().zip(&narrow) {
+                let (sign, nonzero) = narrow_words(&fixed, term, valid);
+                if term.1.is_empty() {
                     *sum += count as i64 - 2 * i64::from(sign.count_ones());
                 } else {
-                    let nonzero = proj.iter().fold(valid, |n, &(b, want)| {
-                        let plane = fixed[usize::from(b & 63)];
-                        n & if want { plane } else { !plane }
-                    });
                     let neg = i64::from((nonzero & sign).count_ones());
                     *sum += i64::from(nonzero.count_ones()) - 2 * neg;
                 }

@@ -194,6 +194,17 @@ fn many_cells_and_parallel_path_agree_with_definition() {
         let want = f64::midpoint(o as f64, 1.0) * mean(&terms[o]) - mean(&terms[0]);
         assert!((out[k] - want).abs() < 1e-12, "k={k}: {} vs {want}", out[k]);
     }
+    // The same call kept on the calling thread gives the same values, and the setting is
+    // scoped: restored afterwards, also by the explicit setter.
+    let serial = on_calling_thread(|| {
+        assert!(!use_pool(usize::MAX));
+        expectation_values(&data, cells, shots, bits, &terms, sums, &out_cell, &out_obs).unwrap()
+    });
+    assert_eq!(serial, out);
+    assert_eq!(use_pool(usize::MAX), rayon::current_num_threads() > 1);
+    assert!(!set_on_calling_thread(true));
+    assert!(!use_pool(usize::MAX));
+    assert!(set_on_calling_thread(false));
 }
 
 #[test]
@@ -388,4 +399,64 @@ fn estimate_rejects_bad_inputs() {
         ..g(2)
     };
     assert!(estimate(&[bad], &[], 1, &[0.0]).is_err());
+}
+
+#[test]
+fn estimate_and_expectation_values_agree_on_single_term_parts() {
+    // The two kernels read terms differently (narrow rows take a fixed-array path in both);
+    // on the same rows each single-term part's mean must be the term's mean.
+    let mut rng = Lcg(7);
+    for (bits, shots) in [
+        (64usize, 5_000usize),
+        (20, 40_000),
+        (100, 3_000),
+        (64, 40_000),
+    ] {
+        let data = random_rows(&mut rng, shots, bits, true);
+        let mut terms: Vec<Term> = (0..12).map(|_| random_term(&mut rng, bits)).collect();
+        // Pure-Z terms (one popcount in the narrow paths) next to terms with projectors.
+        terms.push(Term {
+            z: (0..bits as u32).step_by(3).collect(),
+            proj: Vec::new(),
+        });
+        terms.push(Term {
+            z: vec![1],
+            proj: vec![(0, true), (bits as u32 - 1, false)],
+        });
+        let nt = terms.len();
+        let ptr: Vec<usize> = (0..=nt).collect();
+        let idx: Vec<usize> = (0..nt).collect();
+        let ones = vec![1.0; nt];
+        let sums = Sums {
+            ptr: &ptr,
+            terms: &idx,
+            coeffs: &ones,
+        };
+        let zeros = vec![0usize; nt];
+        let means = expectation_values(&data, 1, shots, bits, &terms, sums, &zeros, &idx).unwrap();
+        let group = Group {
+            rows: Rows::new(&data, shots, bits).unwrap(),
+            num_rand: 1,
+            flips: None,
+            terms,
+        };
+        let parts: Vec<Part> = (0..nt)
+            .map(|t| Part {
+                group: 0,
+                cell: t,
+                entries: vec![(t, 1.0)],
+            })
+            .collect();
+        let est = estimate(&[group], &parts, nt, &vec![0.0; nt]).unwrap();
+        for (t, &mean) in means.iter().enumerate() {
+            if shots <= CHUNK {
+                // One chunk: the same integer sum divided once.
+                assert_eq!(est.evs[t], mean, "bits {bits}, term {t}");
+            } else {
+                assert!((est.evs[t] - mean).abs() < 1e-14, "bits {bits}, term {t}");
+            }
+            // A term's variance is (n * #nonzero - sum^2) / n^2 >= 0.
+            assert!(est.ensemble_standard_error[t] >= 0.0);
+        }
+    }
 }
