@@ -610,6 +610,14 @@ def _apply_readout_error(
             block ^= rng.random(hi - lo) < np.where(block, p10, p01)
 
 
+def _marginal(state: np.ndarray, n: int, measured: dict[int, int]) -> np.ndarray:
+    """Outcome probabilities of the ``measured`` qubits (axes in ascending qubit order)."""
+    probs = np.abs(state.reshape((2,) * n)) ** 2 if n else np.ones(())
+    other = tuple(q for q in range(n) if q not in measured)
+    # Summing keeps the remaining axes in ascending qubit order, as `measured` is.
+    return probs.sum(axis=other) if other else probs
+
+
 def _collect(
     br: _Branches,
     keys: list[str],
@@ -645,13 +653,10 @@ def _collect(
             table[:, columns[key]] = np.repeat(v, br.counts, axis=0)
 
     measured = sorted({q for _, qs in deferred for q in qs})
-    if deferred and not br.records and len(br.counts) == 1 and len(measured) <= 32:
-        pos = {q: j for j, q in enumerate(measured)}
-        m = len(measured)
-        n = br.n
-        probs = np.abs(br.state[0].reshape((2,) * n)) ** 2 if n else np.ones(())
-        other = tuple(q for q in range(n) if q not in pos)
-        marginal = probs.sum(axis=other) if other else probs
+    pos = {q: j for j, q in enumerate(measured)}
+    m = len(measured)
+    if deferred and not br.records and len(br.counts) == 1 and m <= 32:
+        marginal = _marginal(br.state[0], n, pos)
         # Per table column, its bit of the outcome (bit m - 1 - j is measured qubit j); with no
         # mid-circuit records every key is deferred, so every column is covered.
         shifts = [0] * width
@@ -671,16 +676,10 @@ def _collect(
         )
     if deferred:
         # Sample the basis index of the deferred qubits for every shot, branch by branch.
-        pos = {q: j for j, q in enumerate(measured)}
-        m = len(measured)
         outcome = np.empty(total, dtype=np.uint32 if m <= 32 else np.uint64)
         start = 0
         for b, count in enumerate(br.counts.tolist()):
-            probs = np.abs(br.state[b].reshape((2,) * n)) ** 2 if n else np.ones(())
-            other = tuple(q for q in range(n) if q not in pos)
-            marginal = probs.sum(axis=other) if other else probs
-            # Summing keeps the remaining axes in ascending qubit order, as `measured` is.
-            pvals = np.reshape(marginal, -1)
+            pvals = np.reshape(_marginal(br.state[b], n, pos), -1)
             # Counts per outcome, then one run per outcome: the final shuffle of all shots
             # makes them i.i.d. samples (cheaper than a random-access search per shot).
             per_outcome = rng.multinomial(count, pvals / pvals.sum())
