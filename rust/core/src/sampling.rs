@@ -376,21 +376,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "timing, run by hand"]
-    fn timing() {
-        let m = 20;
-        let probs: Vec<f64> = (0..1u64 << m).map(|i| (mix(i) % 1000) as f64).collect();
-        let shots = 10_000_000;
-        let shifts: Vec<u32> = (0..m).rev().collect();
-        let mut out = vec![0u8; shots * m as usize];
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            sample_outcome_bits(&probs, 1, &shifts, &mut out, &mut vec![0; shots]).unwrap();
-            eprintln!("total {:?}", t.elapsed());
-        }
-    }
-
-    #[test]
     fn point_mass_and_column_order() {
         let mut probs = vec![0.0; 16];
         probs[0b1011] = 2.5;
