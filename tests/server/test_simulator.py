@@ -478,6 +478,10 @@ def test_branch_counts_are_kept_and_spread_over_the_shots():
         want = marginal * counts[b]
         sigma = np.sqrt(want * (1 - marginal))
         assert np.all(np.abs(got - want) <= 5 * sigma), (b, got, want)
+    # No branches left (no shots): empty columns of the right widths.
+    empty = _Branches(n, state[:0], counts[:0], {"z": record[:0]}, {})
+    out = _collect(empty, ["m", "z"], [("m", [2, 0])], [(0.0, 0.0)] * n, np.random.default_rng(9))
+    assert out.shots == 0 and out.bits["m"].shape == (0, 2) and out.bits["z"].shape == (0, 2)
 
 
 def test_branch_sampler_rejects_bad_input():

@@ -660,6 +660,8 @@ def _collect(
     m = len(measured)
     if m > 32:
         raise SimulationError(f"{m} qubits measured at the end, at most 32 can be sampled")
+    if total == 0:
+        return CircuitResult(keys=keys, bits={key: table[:, columns[key]] for key in keys}, shots=0)
     # Per table column, its bit of the outcome (bit m - 1 - j is measured qubit j). Columns of
     # mid-circuit records get bit 0 and are overwritten from the records below.
     shifts = [0] * width
