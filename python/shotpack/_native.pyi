@@ -26,6 +26,7 @@ __all__ = [
     "qiskit_memory",
     "readout_inverse_norm",
     "readout_mitigate",
+    "sample_branch_outcome_bits",
     "sample_outcome_bits",
     "set_kernels_on_calling_thread",
     "slice_bits",
@@ -147,3 +148,10 @@ def readout_inverse_norm(
 def sample_outcome_bits(
     probs: _NDArray[_np.float64], seed: int, shifts: list[int], out: _NDArray[_np.uint8]
 ) -> None: ...
+def sample_branch_outcome_bits(
+    probs: _NDArray[_np.float64],
+    counts: _NDArray[_np.uint64],
+    seed: int,
+    shifts: list[int],
+    out: _NDArray[_np.uint8],
+) -> _NDArray[_np.uint32]: ...

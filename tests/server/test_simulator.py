@@ -22,6 +22,8 @@ from shotpack.server.simulator import (
     NativeOp,
     SimulationCancelled,
     SimulationError,
+    _Branches,
+    _collect,
     prx_matrix,
     simulate_circuit,
 )
@@ -413,3 +415,89 @@ def test_native_draws_with_asymmetric_readout_error():
     means = r.bits["m"].mean(axis=0)
     assert abs(means[0] - 0.7) < 5 * math.sqrt(0.21 / shots)
     assert abs(means[1] - 0.1) < 5 * math.sqrt(0.09 / shots)
+
+
+# --- the native sampler of several branches ---------------------------------------------------
+
+
+@pytest.mark.parametrize("branches", [2, 3])
+def test_branch_draws_match_the_exact_joint_distribution(branches: int):
+    # Mid-circuit measurements with feedback leave 2 branches (QB1 read) or 3 (then QB2 read,
+    # rotated only where QB1 read 1); terminal measurements follow on entangled qubits, so the
+    # joint distribution of the records and the final outcome depends on the branch.
+    ops = [prx("QB1", 1.2, 0.3), measure("r1", "QB1", feedback_key="f1")]
+    ops.append(cc_prx("QB2", 1.4, 0.0, "f1", "QB1"))
+    if branches == 3:
+        ops += [measure("r2", "QB2", feedback_key="f2"), cc_prx("QB3", 2.0, 0.5, "f2", "QB2")]
+    ops += [
+        prx("QB3", 0.7, 0.1),
+        NativeOp("cz", ("QB2", "QB3")),
+        prx("QB2", 0.9, -0.6),
+        measure("m", "QB1", "QB2", "QB3"),
+    ]
+    _, expected = exact_distribution(ops)
+    shots = 60_000
+    assert_matches(sampled_counts(ops, shots, 21), expected, shots)
+    # Readout error on top (applied after the draws, per reported bit).
+    _, noisy = exact_distribution(ops, readout_error={"QB2": 0.1, "QB3": 0.05})
+    counts = sampled_counts(ops, shots, 22, readout_error={"QB2": 0.1, "QB3": 0.05})
+    assert_matches(counts, noisy, shots)
+    # Seeded: the same seed gives the same shots in the same order.
+    a = simulate_circuit(ops, 5000, np.random.default_rng(5))
+    b = simulate_circuit(ops, 5000, np.random.default_rng(5))
+    assert all(np.array_equal(a.bits[k], b.bits[k]) for k in a.keys)
+
+
+def test_branch_counts_are_kept_and_spread_over_the_shots():
+    """Branch labels: each branch keeps its exact count, placed uniformly over the shots."""
+    n = 3
+    rng = np.random.default_rng(0)
+    amp = rng.normal(size=(3, 1 << n)) + 1j * rng.normal(size=(3, 1 << n))
+    state = amp / np.linalg.norm(amp, axis=1, keepdims=True)
+    counts = np.array([30_000, 5, 20_000], dtype=np.int64)
+    # Each branch's record names it; "z" is recorded, "m" deferred (QB 2, then 0).
+    record = np.array([[0, 0], [0, 1], [1, 0]], dtype=np.uint8)
+    br = _Branches(n, state, counts, {"z": record}, {})
+    out = _collect(br, ["m", "z"], [("m", [2, 0])], [(0.0, 0.0)] * n, np.random.default_rng(9))
+    total = int(counts.sum())
+    assert out.shots == total and out.bits["m"].shape == (total, 2)
+    label = out.bits["z"][:, 0].astype(np.int64) * 2 + out.bits["z"][:, 1]
+    assert np.bincount(label, minlength=3).tolist() == counts.tolist()
+    # Every quarter of the shots holds each big branch in proportion (no grouping by branch).
+    for part in np.array_split(label, 4):
+        share = np.mean(part == 0)
+        q = counts[0] / total
+        assert abs(share - q) < 5 * math.sqrt(q * (1 - q) / len(part))
+    # Given its branch, a shot's deferred outcome follows that branch's marginal exactly.
+    probs = np.abs(state.reshape(3, 2, 2, 2)) ** 2
+    for b in (0, 2):
+        marginal = probs[b].sum(axis=1)  # axes (qubit 0, qubit 2)
+        rows = out.bits["m"][label == b]
+        got = np.zeros((2, 2))
+        np.add.at(got, (rows[:, 1], rows[:, 0]), 1)
+        want = marginal * counts[b]
+        sigma = np.sqrt(want * (1 - marginal))
+        assert np.all(np.abs(got - want) <= 5 * sigma), (b, got, want)
+    # No branches left (no shots): empty columns of the right widths.
+    empty = _Branches(n, state[:0], counts[:0], {"z": record[:0]}, {})
+    out = _collect(empty, ["m", "z"], [("m", [2, 0])], [(0.0, 0.0)] * n, np.random.default_rng(9))
+    assert out.shots == 0 and out.bits["m"].shape == (0, 2) and out.bits["z"].shape == (0, 2)
+
+
+def test_branch_sampler_rejects_bad_input():
+    from shotpack import _native
+
+    out = np.empty((4, 1), dtype=np.uint8)
+    probs = np.array([[0.5, 0.5], [1.0, 0.0]])
+    labels = _native.sample_branch_outcome_bits(probs, np.array([3, 1], np.uint64), 1, [0], out)
+    assert labels.dtype == np.uint32 and np.bincount(labels).tolist() == [3, 1]
+    assert np.all(out[labels == 1] == 0)
+    with pytest.raises(ValueError, match="do not add up"):
+        _native.sample_branch_outcome_bits(probs, np.array([3, 2], np.uint64), 1, [0], out)
+    with pytest.raises(ValueError, match="branch 1, outcome probability 0 is NaN"):
+        bad = np.array([[0.5, 0.5], [np.nan, 0.0]])
+        _native.sample_branch_outcome_bits(bad, np.array([3, 1], np.uint64), 1, [0], out)
+    with pytest.raises(ValueError, match="shape"):
+        _native.sample_branch_outcome_bits(probs, np.array([3, 1], np.uint64), 1, [0, 0], out)
+    with pytest.raises(ValueError, match="bit 1"):
+        _native.sample_branch_outcome_bits(probs, np.array([3, 1], np.uint64), 1, [1], out)

@@ -28,7 +28,9 @@ How shots are simulated, without a per-shot Python loop:
   circuits with mid-circuit measurements sample the error as Pauli trajectories: every branch's
   shots are divided by a multinomial draw over the Pauli errors, as for a measurement.
 
-Finally shots are shuffled, so the branch grouping leaves no trace in the shot order.
+Finally every shot draws its terminal outcome independently from its branch's distribution, the
+branches in a uniformly random order of shots, so the branch grouping leaves no trace in the shot
+order.
 """
 
 from __future__ import annotations
@@ -625,17 +627,22 @@ def _collect(
     errors: list[tuple[float, float]],
     rng: np.random.Generator,
 ) -> CircuitResult:
-    """Sample deferred measurements per branch, apply readout error, shuffle shots.
+    """Sample deferred measurements per branch, apply readout error, return every key's bits.
 
     Memory stays near the size of the result: every key's bits go into one ``uint8`` table
-    (row = shot), the sampled outcomes are as narrow an integer as they can be, and bits and
-    readout flips are produced in blocks of shots.
+    (row = shot), written by the native sampler, and readout flips are produced in blocks of
+    shots.
 
-    One branch whose measurements are all deferred (every circuit without mid-circuit
-    measurement or reset) takes the native sampler: each shot's outcome is an independent
-    draw (``shotpack._native.sample_outcome_bits``, keyed by one word drawn from ``rng``), so
-    the shots need no shuffle. Otherwise each branch's outcomes are counted with a multinomial,
-    expanded, and the rows of all branches shuffled together.
+    Every shot's outcome is an independent draw from its branch's distribution, so nothing is
+    shuffled. One branch without mid-circuit records (every circuit without mid-circuit
+    measurement or reset) takes ``shotpack._native.sample_outcome_bits``; several branches take
+    ``sample_branch_outcome_bits``, which also gives the shots a uniformly random order of branch
+    labels (``br.counts[b]`` of branch ``b``) and returns them, so each branch's recorded rows
+    are placed by label. Both are keyed by one word drawn from ``rng``.
+
+    Raises:
+        SimulationError: more than 32 qubits measured at the end (their outcome probabilities
+            alone would exceed any memory budget).
     """
     total = int(br.counts.sum())
     n = br.n
@@ -647,60 +654,46 @@ def _collect(
         columns[key] = slice(width, width + widths[key])
         width += widths[key]
     table = np.empty((total, width), dtype=np.uint8)
-    for key, v in br.records.items():
-        if key in columns:
-            # One recorded row per branch, repeated for the branch's shots.
-            table[:, columns[key]] = np.repeat(v, br.counts, axis=0)
 
     measured = sorted({q for _, qs in deferred for q in qs})
     pos = {q: j for j, q in enumerate(measured)}
     m = len(measured)
-    if deferred and not br.records and len(br.counts) == 1 and m <= 32:
-        marginal = _marginal(br.state[0], n, pos)
-        # Per table column, its bit of the outcome (bit m - 1 - j is measured qubit j); with no
-        # mid-circuit records every key is deferred, so every column is covered.
-        shifts = [0] * width
-        for key, qs in deferred:
-            for j, q in enumerate(qs):
-                shifts[columns[key].start + j] = m - 1 - pos[q]
-        seed = int(rng.integers(0, 2**64 - 1, dtype=np.uint64, endpoint=True))
+    if m > 32:
+        raise SimulationError(f"{m} qubits measured at the end, at most 32 can be sampled")
+    if total == 0:
+        return CircuitResult(keys=keys, bits={key: table[:, columns[key]] for key in keys}, shots=0)
+    # Per table column, its bit of the outcome (bit m - 1 - j is measured qubit j). Columns of
+    # mid-circuit records get bit 0 and are overwritten from the records below.
+    shifts = [0] * width
+    for key, qs in deferred:
+        for j, q in enumerate(qs):
+            shifts[columns[key].start + j] = m - 1 - pos[q]
+    # With no deferred qubit there is one outcome and nothing to write but the branch labels.
+    out = table if m else np.empty((total, 0), dtype=np.uint8)
+    seed = int(rng.integers(0, 2**64 - 1, dtype=np.uint64, endpoint=True))
+    if len(br.counts) == 1 and not br.records:
+        marginal = np.reshape(_marginal(br.state[0], n, pos), -1)
         _native.sample_outcome_bits(
-            np.ascontiguousarray(np.reshape(marginal, -1), dtype=np.float64), seed, shifts, table
+            np.ascontiguousarray(marginal, dtype=np.float64), seed, shifts if m else [], out
         )
-        for key, qs in deferred:
-            first = columns[key].start
-            for j, q in enumerate(qs):
-                _apply_readout_error(table[:, first + j], errors[q], rng)
-        return CircuitResult(
-            keys=keys, bits={key: table[:, columns[key]] for key in keys}, shots=total
+    else:
+        probs = np.stack([np.reshape(_marginal(s, n, pos), -1) for s in br.state])
+        labels = _native.sample_branch_outcome_bits(
+            np.ascontiguousarray(probs, dtype=np.float64),
+            np.ascontiguousarray(br.counts, dtype=np.uint64),
+            seed,
+            shifts if m else [],
+            out,
         )
-    if deferred:
-        # Sample the basis index of the deferred qubits for every shot, branch by branch.
-        outcome = np.empty(total, dtype=np.uint32 if m <= 32 else np.uint64)
-        start = 0
-        for b, count in enumerate(br.counts.tolist()):
-            pvals = np.reshape(_marginal(br.state[b], n, pos), -1)
-            # Counts per outcome, then one run per outcome: the final shuffle of all shots
-            # makes them i.i.d. samples (cheaper than a random-access search per shot).
-            per_outcome = rng.multinomial(count, pvals / pvals.sum())
-            outcome[start : start + count] = np.repeat(
-                np.arange(1 << m, dtype=outcome.dtype), per_outcome
-            )
-            start += count
-        for key, qs in deferred:
-            first = columns[key].start
-            for j, q in enumerate(qs):
-                shift = outcome.dtype.type(m - 1 - pos[q])
+        for key, v in br.records.items():
+            if key in columns:
+                # Each shot's branch's recorded row, a block of shots at a time.
                 for lo in range(0, total, _BLOCK_SHOTS):
                     hi = min(total, lo + _BLOCK_SHOTS)
-                    table[lo:hi, first + j] = (outcome[lo:hi] >> shift) & 1
-                _apply_readout_error(table[:, first + j], errors[q], rng)
-        del outcome
-
-    if width:
-        # Shuffle whole rows as single items of a 1-D view: the same draws as
-        # rng.permutation(total), about ten times faster than shuffling the 2-D table.
-        rng.shuffle(table.view(np.dtype((np.void, width))).reshape(-1))
-    else:
-        rng.permutation(total)  # keep the random stream of later circuits unchanged
+                    table[lo:hi, columns[key]] = v[labels[lo:hi]]
+        del labels
+    for key, qs in deferred:
+        first = columns[key].start
+        for j, q in enumerate(qs):
+            _apply_readout_error(table[:, first + j], errors[q], rng)
     return CircuitResult(keys=keys, bits={key: table[:, columns[key]] for key in keys}, shots=total)

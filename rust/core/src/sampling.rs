@@ -17,6 +17,12 @@
 //! come from a counter-based generator (`SplitMix64`'s mixing function over a counter) keyed by
 //! a seed the caller draws from its own generator, so a seeded caller reproduces the same bits
 //! whatever the number of threads.
+//!
+//! Shots split over branches (what mid-circuit measurements leave: each branch has its own state
+//! and a fixed number of shots) first get a uniformly random arrangement of branch labels, drawn
+//! position by position without replacement from a stream of its own ([`arrange_branches`]);
+//! each shot then draws from its branch's tables as above, the high halves' runs kept per
+//! (branch, high half) ([`sample_branch_outcome_bits`]).
 
 use rayon::prelude::*;
 
@@ -140,8 +146,6 @@ impl AliasTable {
 /// # Errors
 /// [`Error::Value`] when `probs` is not a power of two (at most `2^32`) long, has a negative or
 /// non-finite weight or sums to zero, a shift is not below `m`, or `out` has the wrong length.
-// One function on purpose: the three steps share their tables and read top to bottom.
-#[allow(clippy::too_many_lines)]
 pub fn sample_outcome_bits(
     probs: &[f64],
     seed: u64,
@@ -149,16 +153,207 @@ pub fn sample_outcome_bits(
     out: &mut [u8],
     scratch: &mut [u16],
 ) -> Result<()> {
+    draw_rows(probs, 1, None, seed, shifts, out, scratch)
+}
+
+/// Shots of several branches (groups of shots that share a state): `labels[s]` is shot `s`'s
+/// branch, and its outcome is an independent draw from that branch's weights, row `labels[s]`
+/// of `probs` (`branches` rows of `2^m` weights each, `m <= 32`, each row normalised here).
+/// Bits are written as by [`sample_outcome_bits`]; with one branch both give the same table.
+///
+/// # Errors
+/// [`Error::Value`] as for [`sample_outcome_bits`] (per row), when `probs` is not `branches`
+/// rows long, or a label is not below `branches` (the shot is named).
+pub fn sample_branch_outcome_bits(
+    probs: &[f64],
+    branches: usize,
+    labels: &[u32],
+    seed: u64,
+    shifts: &[u32],
+    out: &mut [u8],
+    scratch: &mut [u16],
+) -> Result<()> {
+    if labels.len() != scratch.len() {
+        return Err(Error::Value(format!(
+            "{} branch labels for {} shots",
+            labels.len(),
+            scratch.len()
+        )));
+    }
+    if let Some(s) = labels.iter().position(|&l| l as usize >= branches) {
+        return Err(Error::Value(format!(
+            "shot {s} has branch label {}, expected one below {branches}",
+            labels[s]
+        )));
+    }
+    draw_rows(probs, branches, Some(labels), seed, shifts, out, scratch)
+}
+
+/// A uniformly random arrangement of the multiset in which branch `b` occurs `counts[b]` times,
+/// written into `labels` (as long as the counts' sum): position `i` takes branch `b` with
+/// probability (copies of `b` not yet placed) / (positions left), as a draw without
+/// replacement. The words come from `seed`'s stream under a key of their own, so the
+/// outcome draws of [`sample_branch_outcome_bits`] under the same seed are independent of them.
+///
+/// # Errors
+/// [`Error::Value`] when there are more than `2^32` branches or the counts do not add up to
+/// `labels.len()`.
+pub fn arrange_branches(counts: &[u64], seed: u64, labels: &mut [u32]) -> Result<()> {
+    if counts.len() > 1 << 32 {
+        return Err(Error::Value(format!(
+            "{} branches, expected at most 2**32",
+            counts.len()
+        )));
+    }
+    let total = counts
+        .iter()
+        .try_fold(0u64, |a, &c| a.checked_add(c))
+        .filter(|&t| t == labels.len() as u64);
+    if total.is_none() {
+        return Err(Error::Value(format!(
+            "the branch counts do not add up to the {} shots",
+            labels.len()
+        )));
+    }
+    let key = mix(seed ^ 0x4252_414E);
+    let retry_key = mix(seed ^ 0x5245_5452);
+    // Uniform in [0, n) (n > 0) from word `i`: Lemire's multiply-and-reject, exact; a rejection
+    // (probability below n / 2^64) continues on a stream of its own for that position.
+    let below = |n: u64, i: usize| -> u64 {
+        let mut r = word(key, i);
+        let mut j = 0;
+        loop {
+            let m = u128::from(r) * u128::from(n);
+            // Low and high 64 bits of the product.
+            #[allow(clippy::cast_possible_truncation)]
+            let (low, high) = (m as u64, (m >> 64) as u64);
+            if low >= n || low >= n.wrapping_neg() % n {
+                return high;
+            }
+            r = word(mix(retry_key ^ i as u64), j);
+            j += 1;
+        }
+    };
+    if labels.is_empty() {
+        return Ok(()); // also no branches at all
+    }
+    if counts.len() == 1 {
+        labels.fill(0);
+        return Ok(());
+    }
+    match counts.len() {
+        2 => arrange_few::<2>(counts, labels, below),
+        3 => arrange_few::<3>(counts, labels, below),
+        4 => arrange_few::<4>(counts, labels, below),
+        5..=8 => arrange_few::<8>(counts, labels, below),
+        _ => arrange_many(counts, labels, below),
+    }
+    Ok(())
+}
+
+/// [`arrange_branches`] for many branches: a Fenwick tree of the remaining counts finds and
+/// decrements a position's branch in `log2(branches)` steps.
+fn arrange_many(counts: &[u64], labels: &mut [u32], below: impl Fn(u64, usize) -> u64) {
+    let size = counts.len();
+    let mut tree = vec![0u64; size + 1];
+    for (b, &c) in counts.iter().enumerate() {
+        let mut j = b + 1;
+        while j <= size {
+            tree[j] += c;
+            j += j & j.wrapping_neg();
+        }
+    }
+    let top = 1usize << (usize::BITS - 1 - size.leading_zeros());
+    let mut left = labels.len() as u64;
+    for (i, l) in labels.iter_mut().enumerate() {
+        let mut r = below(left, i);
+        // Largest prefix whose sum is <= r: branch `pos` (0-based) holds position r.
+        let mut pos = 0;
+        let mut step = top;
+        while step > 0 {
+            if pos + step <= size && tree[pos + step] <= r {
+                pos += step;
+                r -= tree[pos];
+            }
+            step >>= 1;
+        }
+        let mut j = pos + 1;
+        while j <= size {
+            tree[j] -= 1;
+            j += j & j.wrapping_neg();
+        }
+        left -= 1;
+        *l = pos as u32;
+    }
+}
+
+/// [`arrange_branches`] for at most `N` branches (`N` a constant, so the scan unrolls into
+/// registers): `ends[b]` is the number of copies of branches `0..=b` left, and position `r`
+/// (counted over what is left) belongs to the number of ends it has reached. No branch in the
+/// loop: an even split of shots would mispredict every other one.
+fn arrange_few<const N: usize>(
+    counts: &[u64],
+    labels: &mut [u32],
+    below: impl Fn(u64, usize) -> u64,
+) {
+    // Unused entries start at u64::MAX and stay above every position: they lose at most one
+    // per shot.
+    let mut ends = [u64::MAX; N];
+    let mut acc = 0;
+    for (e, &c) in ends.iter_mut().zip(counts) {
+        acc += c;
+        *e = acc;
+    }
+    let mut left = labels.len() as u64;
+    for (i, l) in labels.iter_mut().enumerate() {
+        let r = below(left, i);
+        let b: u64 = ends.iter().map(|&e| u64::from(r >= e)).sum();
+        for (j, e) in ends.iter_mut().enumerate() {
+            *e -= u64::from(j as u64 >= b);
+        }
+        left -= 1;
+        // Below N (at most 8).
+        #[allow(clippy::cast_possible_truncation)]
+        let label = b as u32;
+        *l = label;
+    }
+}
+
+/// The sampler behind both entry points: `labels` (none: every shot in branch 0) picks each
+/// shot's row of `probs`.
+// One function on purpose: the three steps share their tables and read top to bottom.
+#[allow(clippy::too_many_lines)]
+fn draw_rows(
+    probs: &[f64],
+    branches: usize,
+    labels: Option<&[u32]>,
+    seed: u64,
+    shifts: &[u32],
+    out: &mut [u8],
+    scratch: &mut [u16],
+) -> Result<()> {
     let shots = scratch.len();
-    let k = probs.len();
+    if branches == 0 || !probs.len().is_multiple_of(branches) {
+        return Err(Error::Value(format!(
+            "{} outcome probabilities do not split into {branches} branches",
+            probs.len()
+        )));
+    }
+    let k = probs.len() / branches;
     if !k.is_power_of_two() || k > 1 << 32 {
         return Err(Error::Value(format!(
             "expected a power of two (at most 2**32) of outcome probabilities, got {k}"
         )));
     }
     if let Some(i) = probs.iter().position(|p| !p.is_finite() || *p < 0.0) {
+        let branch = if branches > 1 {
+            format!("branch {}, ", i / k)
+        } else {
+            String::new()
+        };
         return Err(Error::Value(format!(
-            "outcome probability {i} is {}, expected a finite non-negative number",
+            "{branch}outcome probability {} is {}, expected a finite non-negative number",
+            i % k,
             probs[i]
         )));
     }
@@ -175,18 +370,23 @@ pub fn sample_outcome_bits(
             out.len()
         )));
     }
+    let branch_of = |s: usize| labels.map_or(0, |l| l[s] as usize);
     let (key_high, key_low) = (mix(seed ^ 0x5348_4F54), mix(seed ^ 0x5041_434B));
     let parallel = shots > CHUNK && rayon::current_num_threads() > 1;
     if bits <= ONE_TABLE_BITS {
-        // A table that stays in cache: one pass, each shot drawn from it directly.
-        let table = AliasTable::new(probs)?;
+        // Tables that stay in cache: one pass, each shot drawn from its branch's table.
+        let tables = probs
+            .chunks_exact(k)
+            .map(AliasTable::new)
+            .collect::<Result<Vec<_>>>()?;
         if width == 0 || shots == 0 {
             return Ok(());
         }
         let writer = RowWriter::new(bits, shifts);
         let fill = |(c, rows): (usize, &mut [u8])| {
             for (i, r) in rows.chunks_exact_mut(width).enumerate() {
-                writer.write(table.draw(word(key_high, c * CHUNK + i)), r);
+                let s = c * CHUNK + i;
+                writer.write(tables[branch_of(s)].draw(word(key_high, s)), r);
             }
         };
         if parallel {
@@ -196,24 +396,34 @@ pub fn sample_outcome_bits(
         }
         return Ok(());
     }
-    // Low and high halves (both at most 16 bits): outcome = high << low_bits | low.
+    // Low and high halves (both at most 16 bits): outcome = high << low_bits | low. Runs of low
+    // halves are kept per (branch, high half): group g = branch * per_branch + high.
     let low_bits = bits / 2;
     let row = 1usize << low_bits;
-    let marginal: Vec<f64> = probs.chunks_exact(row).map(|r| r.iter().sum()).collect();
-    let high = AliasTable::new(&marginal)?; // checks the sum
+    let per_branch = k / row;
+    let highs = probs
+        .chunks_exact(k)
+        .map(|p| {
+            let marginal: Vec<f64> = p.chunks_exact(row).map(|r| r.iter().sum()).collect();
+            AliasTable::new(&marginal) // checks the sum
+        })
+        .collect::<Result<Vec<_>>>()?;
     if width == 0 || shots == 0 {
         return Ok(());
     }
-    let num_high = marginal.len();
+    let num_groups = branches * per_branch;
     let num_chunks = shots.div_ceil(CHUNK);
-    // Shot s's high half; drawn again in step 3 rather than stored (cheaper than the memory).
-    let high_of = |s: usize| high.draw(word(key_high, s)) as usize;
+    // Shot s's group; drawn again in step 3 rather than stored (cheaper than the memory).
+    let group_of = |s: usize| {
+        let b = branch_of(s);
+        b * per_branch + highs[b].draw(word(key_high, s)) as usize
+    };
 
-    // 1. How many shots of each chunk drew each high half.
+    // 1. How many shots of each chunk fell in each group.
     let tally = |c: usize| {
-        let mut counts = vec![0usize; num_high];
+        let mut counts = vec![0usize; num_groups];
         for s in c * CHUNK..((c + 1) * CHUNK).min(shots) {
-            counts[high_of(s)] += 1;
+            counts[group_of(s)] += 1;
         }
         counts
     };
@@ -223,40 +433,37 @@ pub fn sample_outcome_bits(
         (0..num_chunks).map(tally).collect()
     };
 
-    // Where each high value's run of low halves starts, and each chunk's first unused entry.
-    let mut start = vec![0usize; num_high + 1];
-    for h in 0..num_high {
-        start[h + 1] = start[h] + chunk_counts.iter().map(|c| c[h]).sum::<usize>();
+    // Where each group's run of low halves starts, and each chunk's first unused entry.
+    let mut start = vec![0usize; num_groups + 1];
+    for g in 0..num_groups {
+        start[g + 1] = start[g] + chunk_counts.iter().map(|c| c[g]).sum::<usize>();
     }
     let mut cursors: Vec<Vec<usize>> = Vec::with_capacity(num_chunks);
-    let mut next = start[..num_high].to_vec();
+    let mut next = start[..num_groups].to_vec();
     for counts in &chunk_counts {
         cursors.push(next.clone());
         for (n, c) in next.iter_mut().zip(counts) {
             *n += c;
         }
     }
+    drop(chunk_counts);
 
     // 2. The low halves, run by run, each from its conditional table.
-    let mut runs: Vec<(usize, &mut [u16])> = Vec::with_capacity(num_high);
+    let mut runs: Vec<(usize, &mut [u16])> = Vec::with_capacity(num_groups);
     let mut rest: &mut [u16] = scratch;
-    for h in 0..num_high {
-        let (run, tail) = rest.split_at_mut(start[h + 1] - start[h]);
-        runs.push((h, run));
+    for g in 0..num_groups {
+        let (run, tail) = rest.split_at_mut(start[g + 1] - start[g]);
+        if !run.is_empty() {
+            runs.push((g, run));
+        }
         rest = tail;
     }
-    let draw_run = |(h, run): (usize, &mut [u16])| -> Result<()> {
-        if run.is_empty() {
-            return Ok(());
-        }
-        if low_bits == 0 {
-            run.fill(0);
-            return Ok(());
-        }
-        let table = AliasTable::new(&probs[h * row..(h + 1) * row])?;
+    let draw_run = |(g, run): (usize, &mut [u16])| -> Result<()> {
+        // Group g's weights: row g of `row` entries (branch-major, then high half).
+        let table = AliasTable::new(&probs[g * row..(g + 1) * row])?;
         for (i, l) in run.iter_mut().enumerate() {
             // Below 2^16: the low half has at most 16 bits.
-            *l = table.draw(word(key_low, start[h] + i)) as u16;
+            *l = table.draw(word(key_low, start[g] + i)) as u16;
         }
         Ok(())
     };
@@ -267,13 +474,14 @@ pub fn sample_outcome_bits(
     }
     let lows: &[u16] = scratch;
 
-    // 3. Every shot takes the next low half of its high value; the rows are written out.
+    // 3. Every shot takes the next low half of its group; the rows are written out.
     let writer = RowWriter::new(bits, shifts);
     let fill = |((c, rows), mut cursor): ((usize, &mut [u8]), Vec<usize>)| {
         for (i, r) in rows.chunks_exact_mut(width).enumerate() {
-            let h = high_of(c * CHUNK + i);
-            let outcome = ((h as u64) << low_bits) | u64::from(lows[cursor[h]]);
-            cursor[h] += 1;
+            let g = group_of(c * CHUNK + i);
+            let h = (g & (per_branch - 1)) as u64; // per_branch is a power of two
+            let outcome = (h << low_bits) | u64::from(lows[cursor[g]]);
+            cursor[g] += 1;
             writer.write(outcome, r);
         }
     };
@@ -481,6 +689,165 @@ mod tests {
             (same - want).abs() < 6.0 * want.sqrt(),
             "{same} repeats vs {want}"
         );
+    }
+
+    #[test]
+    fn arrangements_keep_the_counts_and_spread_every_label_evenly() {
+        // Few branches (the scan) and many (the tree), zero counts included.
+        for counts in [
+            vec![2u64, 3],
+            vec![2, 0, 1],
+            vec![3, 0, 5, 2],
+            vec![1, 2, 0, 3, 1, 2],
+            vec![1, 4, 0, 2, 3, 1, 2, 5, 1, 1, 2],
+        ] {
+            let total: u64 = counts.iter().sum();
+            let n = total as usize;
+            let seeds = 20_000u64;
+            // freq[i][b]: how often position i took branch b over all seeds.
+            let mut freq = vec![vec![0u64; counts.len()]; n];
+            let mut labels = vec![0u32; n];
+            for seed in 0..seeds {
+                arrange_branches(&counts, seed, &mut labels).unwrap();
+                let mut seen = vec![0u64; counts.len()];
+                for (i, &l) in labels.iter().enumerate() {
+                    seen[l as usize] += 1;
+                    freq[i][l as usize] += 1;
+                }
+                assert_eq!(seen, counts, "seed {seed}");
+            }
+            for (i, row) in freq.iter().enumerate() {
+                for (b, &f) in row.iter().enumerate() {
+                    let q = counts[b] as f64 / total as f64;
+                    let mean = q * seeds as f64;
+                    let sigma = (mean * (1.0 - q)).sqrt();
+                    if counts[b] == 0 {
+                        assert_eq!(f, 0);
+                    } else {
+                        assert!(
+                            (f as f64 - mean).abs() < 5.0 * sigma,
+                            "position {i}, branch {b}: {f} vs {mean}"
+                        );
+                    }
+                }
+            }
+            // Pairs are arranged without replacement: positions 0 and 1 both take branch b
+            // with probability c (c - 1) / (n (n - 1)).
+            let b = counts.iter().position(|&c| c >= 2).unwrap();
+            let c = counts[b] as f64;
+            let mut both = 0u64;
+            for seed in 0..seeds {
+                arrange_branches(&counts, seed, &mut labels).unwrap();
+                both += u64::from(labels[0] as usize == b && labels[1] as usize == b);
+            }
+            let q = c * (c - 1.0) / (total as f64 * (total as f64 - 1.0));
+            let mean = q * seeds as f64;
+            assert!(
+                (both as f64 - mean).abs() < 5.0 * (mean * (1.0 - q)).sqrt(),
+                "{both} vs {mean}"
+            );
+        }
+        // The same seed, the same arrangement.
+        let counts = [40u64, 60];
+        let (mut a, mut b) = (vec![0u32; 100], vec![0u32; 100]);
+        arrange_branches(&counts, 5, &mut a).unwrap();
+        arrange_branches(&counts, 5, &mut b).unwrap();
+        assert_eq!(a, b);
+        arrange_branches(&counts, 6, &mut b).unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn branch_draws_follow_each_branchs_distribution() {
+        // Two branches with disjoint outcomes, so each row's branch can be read back; both
+        // sizes: one table (m = 6) and two levels (m = 14).
+        for m in [6usize, 14] {
+            let k = 1usize << m;
+            let mut probs = vec![0.0; 2 * k];
+            for j in 0..k {
+                // Branch 0: even outcomes, weight by j % 3 + 1; branch 1: odd ones, uniform.
+                if j % 2 == 0 && j % 64 < 16 {
+                    probs[j] = (j % 3 + 1) as f64;
+                } else if j % 2 == 1 && j % 64 < 16 {
+                    probs[k + j] = 1.0;
+                }
+            }
+            let counts = [CHUNK as u64 + 777, 5000];
+            let shots = (counts[0] + counts[1]) as usize;
+            let mut labels = vec![0u32; shots];
+            arrange_branches(&counts, 3, &mut labels).unwrap();
+            let shifts: Vec<u32> = (0..m as u32).rev().collect();
+            let mut out = vec![0u8; shots * m];
+            sample_branch_outcome_bits(
+                &probs,
+                2,
+                &labels,
+                3,
+                &shifts,
+                &mut out,
+                &mut vec![0; shots],
+            )
+            .unwrap();
+            let mut hits = vec![0usize; 2 * k];
+            for (o, &l) in outcomes(&out, m, m).iter().zip(&labels) {
+                assert_eq!(o % 2, l as usize, "outcome {o} of branch {l}");
+                hits[l as usize * k + o] += 1;
+            }
+            for b in 0..2 {
+                let total: f64 = probs[b * k..(b + 1) * k].iter().sum();
+                for j in 0..k {
+                    let q = probs[b * k + j] / total;
+                    let mean = q * counts[b] as f64;
+                    let c = hits[b * k + j] as f64;
+                    assert!(
+                        (c - mean).abs() <= 6.0 * (mean * (1.0 - q)).sqrt(),
+                        "m {m}, branch {b}, outcome {j}: {c} vs {mean}"
+                    );
+                }
+            }
+        }
+        // One branch gives the single-branch sampler's table.
+        let probs: Vec<f64> = (0..1 << 14).map(|i| f64::from(i % 7)).collect();
+        let shifts: Vec<u32> = (0..14).rev().collect();
+        let shots = 3000;
+        let (mut a, mut b) = (vec![0u8; shots * 14], vec![0u8; shots * 14]);
+        sample_outcome_bits(&probs, 8, &shifts, &mut a, &mut vec![0; shots]).unwrap();
+        let labels = vec![0u32; shots];
+        sample_branch_outcome_bits(&probs, 1, &labels, 8, &shifts, &mut b, &mut vec![0; shots])
+            .unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn bad_branch_inputs_are_errors() {
+        let mut labels = vec![0u32; 4];
+        assert!(arrange_branches(&[1, 2], 0, &mut labels).is_err());
+        assert!(arrange_branches(&[u64::MAX, 5], 0, &mut labels).is_err());
+        assert!(arrange_branches(&[], 0, &mut labels).is_err());
+        assert!(arrange_branches(&[], 0, &mut []).is_ok());
+        let probs = [0.5, 0.5, 0.0, 1.0];
+        let mut out = vec![0u8; 4];
+        let bad = |probs: &[f64], branches: usize, labels: &[u32], out: &mut [u8]| {
+            let mut scratch = vec![0u16; labels.len()];
+            sample_branch_outcome_bits(probs, branches, labels, 0, &[0], out, &mut scratch).is_err()
+        };
+        assert!(!bad(&probs, 2, &[0, 1, 1, 0], &mut out));
+        assert!(bad(&probs, 2, &[0, 2, 1, 0], &mut out)); // label out of range
+        assert!(bad(&probs, 3, &[0, 1, 1, 0], &mut out)); // 4 weights in 3 rows
+        assert!(bad(&probs, 0, &[], &mut []));
+        assert!(bad(&[0.5, 0.5, 0.0, 0.0], 2, &[0, 0, 0, 0], &mut out)); // a row sums to 0
+        assert!(bad(&probs, 2, &[0, 1, 1], &mut out)); // output length
+        let mut scratch = vec![0u16; 3];
+        assert!(sample_branch_outcome_bits(
+            &probs,
+            2,
+            &[0, 1],
+            0,
+            &[0],
+            &mut out[..3],
+            &mut scratch
+        )
+        .is_err());
     }
 
     #[test]
