@@ -184,6 +184,14 @@ def test_zero_shots_and_no_measurement():
     assert r.keys == [] and r.shots == 4
 
 
+def test_zero_shots_with_a_mid_circuit_measurement():
+    ops = [prx("QB1", 1.0, 0.0), measure("mid", "QB1"), prx("QB2", 1.0, 0.0)]
+    ops += [NativeOp("cz", ("QB1", "QB2")), measure("m", "QB1", "QB2")]
+    r = simulate_circuit(ops, 0, np.random.default_rng(0))
+    assert r.shots == 0
+    assert r.bits["mid"].shape == (0, 1) and r.bits["m"].shape == (0, 2)
+
+
 def test_feedback_copies_measured_bit():
     ops = [
         prx("QB1", PI / 2, PI / 2),

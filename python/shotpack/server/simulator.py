@@ -216,7 +216,8 @@ class _Branches:
 
     def view(self, qubit: int) -> np.ndarray:
         """The state as ``[B, 2**qubit, 2, rest]`` so axis 2 is ``qubit``."""
-        return self.state.reshape(len(self.counts), 1 << qubit, 2, -1)
+        # The rest axis is spelt out: with no branches left (0 shots) -1 would be ambiguous.
+        return self.state.reshape(len(self.counts), 1 << qubit, 2, 1 << (self.n - qubit - 1))
 
     def select(self, rows: np.ndarray) -> None:
         """Keep (and duplicate) branches by index; copies the states."""
