@@ -396,9 +396,10 @@ mod tests {
                     let from = first * t.period();
                     for cut in (shots - 2) * t.period()..=bytes.len() {
                         let src = &bytes[from..cut];
-                        let rows = (cut - from) / t.period() + 1;
-                        let mut fast = vec![0u8; rows * row_bytes];
-                        let mut portable = vec![0u8; rows * row_bytes];
+                        // Rows past the slice too (they read as zeros); every row overwritten.
+                        let rows = (cut - from) / t.period() + 3;
+                        let mut fast = vec![0xa5u8; rows * row_bytes];
+                        let mut portable = vec![0xa5u8; rows * row_bytes];
                         t.extract(src, &mut fast, row_bytes);
                         t.extract_portable(src, &mut portable, row_bytes);
                         assert_eq!(fast, portable, "w{width} spaced {spaced} {first} {cut}");

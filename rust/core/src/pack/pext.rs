@@ -237,42 +237,96 @@ mod x86 {
         };
         let (head, tail) = out.split_at_mut(whole * onb);
         match onb {
-            1 => narrow::<1>(src, period, reach, ops, head),
-            2 => narrow::<2>(src, period, reach, ops, head),
-            3 => narrow::<3>(src, period, reach, ops, head),
-            4 => narrow::<4>(src, period, reach, ops, head),
-            5 => narrow::<5>(src, period, reach, ops, head),
-            6 => narrow::<6>(src, period, reach, ops, head),
-            7 => narrow::<7>(src, period, reach, ops, head),
-            8 => narrow::<8>(src, period, reach, ops, head),
+            1 => narrow::<1>(src, period, ops, head),
+            2 => narrow::<2>(src, period, ops, head),
+            3 => narrow::<3>(src, period, ops, head),
+            4 => narrow::<4>(src, period, ops, head),
+            5 => narrow::<5>(src, period, ops, head),
+            6 => narrow::<6>(src, period, ops, head),
+            7 => narrow::<7>(src, period, ops, head),
+            8 => narrow::<8>(src, period, ops, head),
             _ => broad(src, period, ops, head, onb),
         }
-        // The last rows, whose words reach past `src`: through a zero-padded copy.
-        if !tail.is_empty() {
-            let start = whole * period;
-            let mut padded = src.get(start..).unwrap_or(&[]).to_vec();
-            padded.resize((rows - whole - 1) * period + reach, 0);
-            broad(&padded, period, ops, tail, onb);
+        // The last rows, whose words reach past `src`: through a zero-padded copy of the rows
+        // that start inside `src` (a few bytes more than `src`'s tail); rows after those read
+        // only zeros.
+        let start = whole * period;
+        let live = src
+            .len()
+            .saturating_sub(start)
+            .div_ceil(period)
+            .min(rows - whole);
+        let (partial, empty) = tail.split_at_mut(live * onb);
+        if live > 0 {
+            let mut padded = src[start..].to_vec();
+            padded.resize((live - 1) * period + reach, 0);
+            broad(&padded, period, ops, partial, onb);
         }
+        empty.fill(0);
     }
 
     /// Rows of `ONB <= 8` output bytes (one output word), every word of each row inside `src`.
     #[target_feature(enable = "bmi2")]
     #[inline]
-    fn narrow<const ONB: usize>(
+    fn narrow<const ONB: usize>(src: &[u8], period: usize, ops: &[WordOp], out: &mut [u8]) {
+        // Measured: a loop of its own for one word per row, and words `STEP` bytes apart (a
+        // shot's digits: 8 compact, 9 spaced) walked in fixed-size chunks rather than indexed
+        // one by one, are each 20 to 50% faster than the general loop of `broad`.
+        if let [op] = ops {
+            return one::<ONB>(src, period, *op, out);
+        }
+        let first = ops[0].at;
+        let step = ops.get(1).map_or(0, |op| op.at - first);
+        let regular = ops
+            .iter()
+            .enumerate()
+            .all(|(k, op)| op.at == first + k * step);
+        match (regular, step) {
+            (true, 8) => steps::<ONB, 8>(src, period, ops, out),
+            (true, 9) => steps::<ONB, 9>(src, period, ops, out),
+            _ => broad(src, period, ops, out, ONB),
+        }
+    }
+
+    /// [`narrow`] for a single word per row (up to 4 digits compact, 3 spaced).
+    #[target_feature(enable = "bmi2")]
+    #[inline]
+    fn one<const ONB: usize>(src: &[u8], period: usize, op: WordOp, out: &mut [u8]) {
+        for (r, orow) in out.chunks_exact_mut(ONB).enumerate() {
+            let at = r * period + op.at;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&src[at..at + 8]);
+            let o = _pext_u64(u64::from_le_bytes(b), op.mask) << op.shift;
+            orow.copy_from_slice(&o.to_be_bytes()[8 - ONB..]);
+        }
+    }
+
+    /// [`narrow`] for words at `ops[0].at + k * STEP`.
+    #[target_feature(enable = "bmi2")]
+    #[inline]
+    fn steps<const ONB: usize, const STEP: usize>(
         src: &[u8],
         period: usize,
-        reach: usize,
         ops: &[WordOp],
         out: &mut [u8],
     ) {
+        let first = ops[0].at;
+        let span = ops.len() * STEP;
+        let last = ops[ops.len() - 1];
         for (r, orow) in out.chunks_exact_mut(ONB).enumerate() {
-            let row = &src[r * period..r * period + reach];
+            let at = r * period + first;
+            let row = &src[at..at + span - STEP + 8];
             let mut o = 0u64;
-            for op in ops {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&row[op.at..op.at + 8]);
-                o |= _pext_u64(u64::from_le_bytes(w), op.mask) << op.shift;
+            for (w, op) in row.chunks_exact(STEP).zip(ops) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&w[..8]);
+                o |= _pext_u64(u64::from_le_bytes(b), op.mask) << op.shift;
+            }
+            // At 9 bytes apart the last word is the 8 bytes left over after the chunks.
+            if STEP > 8 {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&row[row.len() - 8..]);
+                o |= _pext_u64(u64::from_le_bytes(b), last.mask) << last.shift;
             }
             orow.copy_from_slice(&o.to_be_bytes()[8 - ONB..]);
         }
