@@ -4,7 +4,8 @@
 //! `2w + 2` bytes), and Python's `json.dumps` writes `[d, d, ..., d]` followed by `, ` (`3w + 2`
 //! bytes). In either spelling every byte of a shot is known except the digits, so a run of shots
 //! is validated by comparing masked bytes with a template (the mask clears bit 0 of each digit
-//! byte, so `0` and `1` both match `0`), and the bits are read at fixed offsets. The template
+//! byte, so `0` and `1` both match `0`), and the bits are read at fixed offsets (by `PEXT` where
+//! the CPU has a fast one, else by multiplication, [`Template::extract`]). The template
 //! covers each shot's trailing separator, so the last shot of a list (followed by `]`) and any
 //! other spelling are left to the general scanner, which reports errors with exact offsets.
 
@@ -235,6 +236,7 @@ const GATHER_STRIDE2: u64 = 0x0110_0220_0440_0880;
 /// Stride 3: digits 0..3 at bits 0, 24, 48, 3..6 at 8, 32, 56 and 6..8 at 16, 40.
 const GATHER_STRIDE3: u64 = 0x0108_4002_1080_0420;
 
+/// The portable gather ([`Template::extract_portable`]).
 /// Packs the `count <= 8` digits at `bytes[at + STRIDE * k]`, `k < count`, into one byte (bit
 /// `k`): bit 0 of each digit byte is moved to its own place in one word (two or three words
 /// read, masked and shifted), then all eight to the top byte by one multiplication. Words may
