@@ -4,15 +4,24 @@
 //! `2w + 2` bytes), and Python's `json.dumps` writes `[d, d, ..., d]` followed by `, ` (`3w + 2`
 //! bytes). In either spelling every byte of a shot is known except the digits, so a run of shots
 //! is validated by comparing masked bytes with a template (the mask clears bit 0 of each digit
-//! byte, so `0` and `1` both match `0`), and the bits are read at fixed offsets. The template
+//! byte, so `0` and `1` both match `0`), and the bits are read at fixed offsets (by `PEXT` where
+//! the CPU has a fast one, else by multiplication, [`Template::extract`]). The template
 //! covers each shot's trailing separator, so the last shot of a list (followed by `]`) and any
 //! other spelling are left to the general scanner, which reports errors with exact offsets.
 
 use crate::layout;
+use crate::pack::{gather_strided, WordOp};
 
 /// Shots are compared in blocks of about this many bytes, so that short shots (6 bytes at width
 /// 2) still give the vectorised comparison a useful length.
 const BLOCK_BYTES: usize = 256;
+
+/// Test hook: while set, [`Template::extract`] takes the portable path even where `PEXT` is
+/// fast, so whole parses can be compared path against path (both give identical bytes, so
+/// other tests running meanwhile are unaffected).
+#[cfg(test)]
+pub(crate) static FORCE_PORTABLE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// One spelling of a shot of a given width.
 #[derive(Debug, Clone)]
@@ -28,6 +37,8 @@ pub(crate) struct Template {
     pattern: Vec<u8>,
     /// `0xfe` at digits, `0xff` elsewhere.
     mask: Vec<u8>,
+    /// The digits of a shot as `PEXT`s of little-endian words ([`Template::extract`]).
+    ops: Vec<WordOp>,
 }
 
 impl Template {
@@ -63,6 +74,7 @@ impl Template {
             block,
             pattern: shot.repeat(block),
             mask: mask.repeat(block),
+            ops: digit_ops(width, stride),
         }
     }
 
@@ -143,11 +155,44 @@ impl Template {
     /// accepted at `bytes[0]`, over `rows` (`row_bytes = layout::num_bytes(width)`).
     #[inline]
     pub(crate) fn extract(&self, bytes: &[u8], rows: &mut [u8], row_bytes: usize) {
+        #[cfg(test)]
+        if FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.extract_portable(bytes, rows, row_bytes);
+        }
+        if !gather_strided(bytes, self.period, &self.ops, rows, row_bytes) {
+            self.extract_portable(bytes, rows, row_bytes);
+        }
+    }
+
+    /// [`Template::extract`] without `PEXT`: the reference the `PEXT` path is tested against.
+    #[inline]
+    pub(crate) fn extract_portable(&self, bytes: &[u8], rows: &mut [u8], row_bytes: usize) {
         match self.stride {
             2 => extract_rows::<2>(bytes, self.period, self.width, rows, row_bytes),
             _ => extract_rows::<3>(bytes, self.period, self.width, rows, row_bytes),
         }
     }
+}
+
+/// The digits of a shot of `width` bits `stride` bytes apart (from byte 1 on) as word extracts:
+/// each op covers the digits inside 8 bytes from its first one, within one output word, so a
+/// row takes `width / 4` (compact) or `width / 3` (spaced) `PEXT`s, rounded up, and a few more
+/// across 64-bit boundaries.
+fn digit_ops(width: usize, stride: usize) -> Vec<WordOp> {
+    let mut ops: Vec<WordOp> = Vec::new();
+    for j in 0..width {
+        let at = 1 + stride * j;
+        match ops.last_mut() {
+            Some(op) if at < op.at + 8 && j / 64 == op.dst => op.mask |= 1 << (8 * (at - op.at)),
+            _ => ops.push(WordOp {
+                at,
+                mask: 1,
+                shift: (j % 64) as u32,
+                dst: j / 64,
+            }),
+        }
+    }
+    ops
 }
 
 /// Bytes compared per step (one SSE2 register).
@@ -191,6 +236,7 @@ const GATHER_STRIDE2: u64 = 0x0110_0220_0440_0880;
 /// Stride 3: digits 0..3 at bits 0, 24, 48, 3..6 at 8, 32, 56 and 6..8 at 16, 40.
 const GATHER_STRIDE3: u64 = 0x0108_4002_1080_0420;
 
+/// The portable gather ([`Template::extract_portable`]).
 /// Packs the `count <= 8` digits at `bytes[at + STRIDE * k]`, `k < count`, into one byte (bit
 /// `k`): bit 0 of each digit byte is moved to its own place in one word (two or three words
 /// read, masked and shifted), then all eight to the top byte by one multiplication. Words may
@@ -331,6 +377,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pext_and_portable_extracts_give_identical_bytes() {
+        // Runs cut at every byte of their last two shots (words then reach past the slice,
+        // where bytes read as zero), amid filler whose bit 0 is set (`1`, `]`), from every
+        // starting shot of a few.
+        for width in [
+            1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 20, 24, 33, 63, 64, 65, 127, 128, 129,
+        ] {
+            for spaced in [false, true] {
+                let t = Template::new(width, spaced);
+                let shots = 13;
+                let bits = pseudo_bits(shots, width, 3 * width + usize::from(spaced));
+                let mut bytes = spell(&bits, spaced);
+                bytes.extend_from_slice(b"1]1]1]1]1]1]1]1]1]1]");
+                let row_bytes = layout::num_bytes(width);
+                for first in 0..3 {
+                    let from = first * t.period();
+                    for cut in (shots - 2) * t.period()..=bytes.len() {
+                        let src = &bytes[from..cut];
+                        // Rows past the slice too (they read as zeros); every row overwritten.
+                        let rows = (cut - from) / t.period() + 3;
+                        let mut fast = vec![0xa5u8; rows * row_bytes];
+                        let mut portable = vec![0xa5u8; rows * row_bytes];
+                        t.extract(src, &mut fast, row_bytes);
+                        t.extract_portable(src, &mut portable, row_bytes);
+                        assert_eq!(fast, portable, "w{width} spaced {spaced} {first} {cut}");
+                    }
+                }
+            }
+        }
+        assert!(digit_ops(20, 2).len() == 5 && digit_ops(20, 3).len() == 7);
+        assert!(digit_ops(65, 2).iter().all(|op| op.mask != 0));
     }
 
     #[test]

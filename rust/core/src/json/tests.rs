@@ -706,6 +706,38 @@ fn the_output_is_capped_relative_to_the_body() {
 }
 
 #[test]
+fn pext_and_portable_fills_give_identical_bytes() {
+    // Whole parses, the values also split into pieces, with the fill's fixed-offset
+    // extraction forced onto the portable path and left to pick `PEXT` (where the CPU has a
+    // fast one): the same arrays.
+    use super::rows::FORCE_PORTABLE;
+    use std::sync::atomic::Ordering;
+    for width in FAST_WIDTHS {
+        for spelling in [Spelling::Compact, Spelling::Spaced] {
+            let bits = pseudo_bits(300, width, 5 * width + 1);
+            let body = format!(r#"[{{"m": {}, "z": [[0, 1]]}}]"#, spell(&bits, spelling));
+            let body = body.as_bytes();
+            let period = Template::new(width, matches!(spelling, Spelling::Spaced)).period();
+            let runs = |force: bool| {
+                FORCE_PORTABLE.store(force, Ordering::Relaxed);
+                let mut out = vec![parse(body, false).unwrap()];
+                for piece in [period, 2 * period + 3, 1000, 4096] {
+                    out.push(parse_with(body, false, pieces(piece)).unwrap());
+                }
+                FORCE_PORTABLE.store(false, Ordering::Relaxed);
+                out
+            };
+            let portable = runs(true);
+            let fast = runs(false);
+            assert_eq!(fast, portable, "w{width} {spelling:?}");
+            for got in &fast {
+                assert_eq!(bitstrings(&got[0][0]), expected_strings(&bits));
+            }
+        }
+    }
+}
+
+#[test]
 fn pieces_split_anywhere_and_change_nothing() {
     // Piece boundaries at every byte of a shot (so at every shot, inside shots, and pieces
     // holding no `[` or no whole shot), in every spelling; the bits come out the same, and the

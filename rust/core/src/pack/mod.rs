@@ -16,4 +16,5 @@ mod tests;
 
 pub use bits::*;
 pub use pext::fast_pext;
+pub(crate) use pext::{gather_strided, WordOp};
 pub use samples::*;

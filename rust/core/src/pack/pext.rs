@@ -73,9 +73,44 @@ pub(crate) fn gather(src: &[u8], nb: usize, ops: &[Op], out: &mut [u8], onb: usi
     false
 }
 
+/// One word of a strided gather ([`gather_strided`]): the bits under `mask` of the
+/// little-endian word at byte `at` of a source row, packed into the low bits, go to output word
+/// `dst` from bit `shift` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WordOp {
+    pub at: usize,
+    pub mask: u64,
+    pub shift: u32,
+    pub dst: usize,
+}
+
+/// Runs `ops` over source rows that start every `period` bytes of `src` (row `r` at
+/// `r * period`), writing output rows of `onb >= 1` bytes over `out` (output word `w` of a row
+/// holds its bits `64 w..64 w + 64`, stored most significant byte first as in
+/// [`crate::layout`]), when [`fast_pext`] allows; returns `false` (leaving `out` untouched) when
+/// it does not. Bytes past the end of `src` read as zero.
+#[allow(unsafe_code)]
+pub(crate) fn gather_strided(
+    src: &[u8],
+    period: usize,
+    ops: &[WordOp],
+    out: &mut [u8],
+    onb: usize,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if fast_pext() && !ops.is_empty() {
+        // SAFETY: as in `gather`: `fast_pext()` has confirmed BMI2 at run time, and the
+        // function is safe code apart from its target feature.
+        unsafe { x86::strided(src, period, ops, out, onb) };
+        return true;
+    }
+    let _ = (src, period, ops, out, onb);
+    false
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::Op;
+    use super::{Op, WordOp};
     use std::arch::x86_64::{__cpuid, _pext_u64, CpuidResult};
 
     /// AMD before Zen 3 (families 0x15 to 0x18, Hygon included) runs `PEXT` in microcode, some
@@ -181,6 +216,134 @@ mod x86 {
                 let mut b = [0u8; 8];
                 b[8 - (hi - lo)..].copy_from_slice(&srow[lo..hi]);
                 acc[op.dst] |= _pext_u64(u64::from_be_bytes(b), op.mask) << op.shift;
+            }
+            for (w, &a) in acc.iter().enumerate() {
+                let (lo, hi) = span(w, onb);
+                orow[lo..hi].copy_from_slice(&a.to_be_bytes()[8 - (hi - lo)..]);
+            }
+        }
+    }
+
+    /// [`super::gather_strided`] on a BMI2 CPU.
+    #[target_feature(enable = "bmi2")]
+    pub(super) fn strided(src: &[u8], period: usize, ops: &[WordOp], out: &mut [u8], onb: usize) {
+        // Bytes a source row reads; rows that have them all in `src` load straight from it.
+        let reach = ops.iter().map(|op| op.at + 8).max().unwrap_or(0);
+        let rows = out.len() / onb;
+        let whole = if src.len() < reach {
+            0
+        } else {
+            ((src.len() - reach) / period + 1).min(rows)
+        };
+        let (head, tail) = out.split_at_mut(whole * onb);
+        match onb {
+            1 => narrow::<1>(src, period, ops, head),
+            2 => narrow::<2>(src, period, ops, head),
+            3 => narrow::<3>(src, period, ops, head),
+            4 => narrow::<4>(src, period, ops, head),
+            5 => narrow::<5>(src, period, ops, head),
+            6 => narrow::<6>(src, period, ops, head),
+            7 => narrow::<7>(src, period, ops, head),
+            8 => narrow::<8>(src, period, ops, head),
+            _ => broad(src, period, ops, head, onb),
+        }
+        // The last rows, whose words reach past `src`: through a zero-padded copy of the rows
+        // that start inside `src` (a few bytes more than `src`'s tail); rows after those read
+        // only zeros.
+        let start = whole * period;
+        let live = src
+            .len()
+            .saturating_sub(start)
+            .div_ceil(period)
+            .min(rows - whole);
+        let (partial, empty) = tail.split_at_mut(live * onb);
+        if live > 0 {
+            let mut padded = src[start..].to_vec();
+            padded.resize((live - 1) * period + reach, 0);
+            broad(&padded, period, ops, partial, onb);
+        }
+        empty.fill(0);
+    }
+
+    /// Rows of `ONB <= 8` output bytes (one output word), every word of each row inside `src`.
+    #[target_feature(enable = "bmi2")]
+    #[inline]
+    fn narrow<const ONB: usize>(src: &[u8], period: usize, ops: &[WordOp], out: &mut [u8]) {
+        // Measured: a loop of its own for one word per row, and words `STEP` bytes apart (a
+        // shot's digits: 8 compact, 9 spaced) walked in fixed-size chunks rather than indexed
+        // one by one, are each 20 to 50% faster than the general loop of `broad`.
+        if let [op] = ops {
+            return one::<ONB>(src, period, *op, out);
+        }
+        let first = ops[0].at;
+        let step = ops.get(1).map_or(0, |op| op.at - first);
+        let regular = ops
+            .iter()
+            .enumerate()
+            .all(|(k, op)| op.at == first + k * step);
+        match (regular, step) {
+            (true, 8) => steps::<ONB, 8>(src, period, ops, out),
+            (true, 9) => steps::<ONB, 9>(src, period, ops, out),
+            _ => broad(src, period, ops, out, ONB),
+        }
+    }
+
+    /// [`narrow`] for a single word per row (up to 4 digits compact, 3 spaced).
+    #[target_feature(enable = "bmi2")]
+    #[inline]
+    fn one<const ONB: usize>(src: &[u8], period: usize, op: WordOp, out: &mut [u8]) {
+        for (r, orow) in out.chunks_exact_mut(ONB).enumerate() {
+            let at = r * period + op.at;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&src[at..at + 8]);
+            let o = _pext_u64(u64::from_le_bytes(b), op.mask) << op.shift;
+            orow.copy_from_slice(&o.to_be_bytes()[8 - ONB..]);
+        }
+    }
+
+    /// [`narrow`] for words at `ops[0].at + k * STEP`.
+    #[target_feature(enable = "bmi2")]
+    #[inline]
+    fn steps<const ONB: usize, const STEP: usize>(
+        src: &[u8],
+        period: usize,
+        ops: &[WordOp],
+        out: &mut [u8],
+    ) {
+        let first = ops[0].at;
+        let span = ops.len() * STEP;
+        let last = ops[ops.len() - 1];
+        for (r, orow) in out.chunks_exact_mut(ONB).enumerate() {
+            let at = r * period + first;
+            let row = &src[at..at + span - STEP + 8];
+            let mut o = 0u64;
+            for (w, op) in row.chunks_exact(STEP).zip(ops) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&w[..8]);
+                o |= _pext_u64(u64::from_le_bytes(b), op.mask) << op.shift;
+            }
+            // At 9 bytes apart the last word is the 8 bytes left over after the chunks.
+            if STEP > 8 {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&row[row.len() - 8..]);
+                o |= _pext_u64(u64::from_le_bytes(b), last.mask) << last.shift;
+            }
+            orow.copy_from_slice(&o.to_be_bytes()[8 - ONB..]);
+        }
+    }
+
+    /// Rows of any width, every word of each row inside `src`.
+    #[target_feature(enable = "bmi2")]
+    fn broad(src: &[u8], period: usize, ops: &[WordOp], out: &mut [u8], onb: usize) {
+        let span = |w: usize, n: usize| (n.saturating_sub(8 * w + 8), n - 8 * w);
+        let mut acc = vec![0u64; onb.div_ceil(8)];
+        for (r, orow) in out.chunks_exact_mut(onb).enumerate() {
+            acc.fill(0);
+            let row = &src[r * period..];
+            for op in ops {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&row[op.at..op.at + 8]);
+                acc[op.dst] |= _pext_u64(u64::from_le_bytes(w), op.mask) << op.shift;
             }
             for (w, &a) in acc.iter().enumerate() {
                 let (lo, hi) = span(w, onb);
