@@ -24,12 +24,7 @@ fn sample_outcome_bits<'py>(
     guard("sample_outcome_bits", || {
         let probs = elements(&probs);
         let shape = out.shape().to_vec();
-        if shape.len() != 2 || shape[1] != shifts.len() {
-            return Err(to_py(Error::Value(format!(
-                "the output has shape {shape:?}, expected (shots, {})",
-                shifts.len()
-            ))));
-        }
+        check_table(&shape, shifts.len())?;
         // Scratch space from NumPy's allocator, which asks for huge pages (fresh 4 KiB pages
         // of a Rust buffer this size cost as much as the sampling); every element is written
         // before it is read.
@@ -65,12 +60,7 @@ fn sample_branch_outcome_bits<'py>(
         let probs = elements(&probs);
         let counts = elements(&counts);
         let shape = out.shape().to_vec();
-        if shape.len() != 2 || shape[1] != shifts.len() {
-            return Err(to_py(Error::Value(format!(
-                "the output has shape {shape:?}, expected (shots, {})",
-                shifts.len()
-            ))));
-        }
+        check_table(&shape, shifts.len())?;
         let shots = shape[0];
         // Fresh arrays from NumPy's allocator (see `sample_outcome_bits`); every element is
         // written before it is read (arrange_branches fails before writing on a count mismatch).
@@ -105,4 +95,14 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sample_outcome_bits, m)?)?;
     m.add_function(wrap_pyfunction!(sample_branch_outcome_bits, m)?)?;
     Ok(())
+}
+
+/// The output table must be `(shots, columns)`.
+fn check_table(shape: &[usize], columns: usize) -> PyResult<()> {
+    if shape.len() == 2 && shape[1] == columns {
+        return Ok(());
+    }
+    Err(to_py(Error::Value(format!(
+        "the output has shape {shape:?}, expected (shots, {columns})"
+    ))))
 }

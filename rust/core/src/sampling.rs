@@ -576,6 +576,30 @@ mod tests {
         }
     }
 
+    /// Each outcome's count in `out` (`m`-bit rows, most significant column first) is within
+    /// 6 sigma of its binomial mean, and impossible outcomes never occur.
+    fn assert_follows(out: &[u8], m: usize, probs: &[f64]) {
+        let total: f64 = probs.iter().sum();
+        let shots = out.len() / m;
+        let mut counts = vec![0usize; 1 << m];
+        for o in outcomes(out, m, m) {
+            counts[o] += 1;
+        }
+        for (i, (&c, &p)) in counts.iter().zip(probs).enumerate() {
+            let q = p / total;
+            let mean = q * shots as f64;
+            let sigma = (mean * (1.0 - q)).sqrt();
+            if p == 0.0 {
+                assert_eq!(c, 0, "outcome {i} is impossible");
+            } else {
+                assert!(
+                    (c as f64 - mean).abs() < 6.0 * sigma,
+                    "outcome {i}: {c} vs {mean}"
+                );
+            }
+        }
+    }
+
     /// Outcome of each row from columns holding bits `m-1 .. 0` in order.
     fn outcomes(out: &[u8], width: usize, m: usize) -> Vec<usize> {
         out.chunks_exact(width)
@@ -611,28 +635,11 @@ mod tests {
                 }
             })
             .collect();
-        let total: f64 = probs.iter().sum();
         let shots = 2 * CHUNK + 12_345;
         let shifts: Vec<u32> = (0..m as u32).rev().collect();
         let mut out = vec![0u8; shots * m];
         sample_outcome_bits(&probs, 42, &shifts, &mut out, &mut vec![0; shots]).unwrap();
-        let mut counts = vec![0usize; 1 << m];
-        for o in outcomes(&out, m, m) {
-            counts[o] += 1;
-        }
-        for (i, (&c, &p)) in counts.iter().zip(&probs).enumerate() {
-            let q = p / total;
-            let mean = q * shots as f64;
-            let sigma = (mean * (1.0 - q)).sqrt();
-            if p == 0.0 {
-                assert_eq!(c, 0, "outcome {i} is impossible");
-            } else {
-                assert!(
-                    (c as f64 - mean).abs() < 6.0 * sigma,
-                    "outcome {i}: {c} vs {mean}"
-                );
-            }
-        }
+        assert_follows(&out, m, &probs);
         // The same seed gives the same table; another seed another one.
         let mut again = vec![0u8; shots * m];
         sample_outcome_bits(&probs, 42, &shifts, &mut again, &mut vec![0; shots]).unwrap();
@@ -663,23 +670,7 @@ mod tests {
         let shifts: Vec<u32> = (0..m as u32).rev().collect();
         let mut out = vec![0u8; shots * m];
         sample_outcome_bits(&probs, 9, &shifts, &mut out, &mut vec![0; shots]).unwrap();
-        let mut counts = vec![0usize; 1 << m];
-        for o in outcomes(&out, m, m) {
-            counts[o] += 1;
-        }
-        for (i, (&c, &p)) in counts.iter().zip(&probs).enumerate() {
-            let q = p / total;
-            let mean = q * shots as f64;
-            let sigma = (mean * (1.0 - q)).sqrt();
-            if p == 0.0 {
-                assert_eq!(c, 0, "outcome {i} is impossible");
-            } else {
-                assert!(
-                    (c as f64 - mean).abs() < 6.0 * sigma,
-                    "outcome {i}: {c} vs {mean}"
-                );
-            }
-        }
+        assert_follows(&out, m, &probs);
         // Consecutive shots are independent: the outcome of shot s says nothing of shot s + 1
         // (the runs of low halves are per high value, not per position).
         let o = outcomes(&out, m, m);

@@ -64,12 +64,7 @@ pub(super) fn fill_multi_bit(value: &[u8], num_bits: usize, dst: &mut [u8], row_
     let shots = dst.len() / row_bytes;
     let is_bit = |b: u8| b & 0xfe == b'0';
     // Every `[` after the value's own opens a shot.
-    let next_shot = |from: usize| {
-        value
-            .get(from..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'['))
-            .map(|i| from + i)
-    };
+    let next_shot = |from: usize| next_open(value, from);
     let Some(mut pos) = next_shot(1) else {
         return;
     };
@@ -160,12 +155,7 @@ pub(super) fn fill_uniform(
 ) {
     let shots = dst.len() / row_bytes;
     // The `[` of the first shot (byte 0 is the value's own `[` or a separator).
-    let next_shot = |from: usize| {
-        value
-            .get(from..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'['))
-            .map(|i| from + i)
-    };
+    let next_shot = |from: usize| next_open(value, from);
     let Some(mut pos) = next_shot(1) else {
         return;
     };
@@ -276,4 +266,12 @@ pub(super) fn fill_uniform_single(
             dst[row * row_bytes + byte] |= (value[at] & 1) << shift;
         }
     }
+}
+
+/// The offset of the first `[` at or after `from` in `value`, if any.
+fn next_open(value: &[u8], from: usize) -> Option<usize> {
+    value
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'['))
+        .map(|i| from + i)
 }
