@@ -160,6 +160,26 @@ impl Scanner<'_> {
         }
     }
 
+    /// After an item of a list or object: skips whitespace, then either a `,` and the
+    /// whitespace after it (`Some(false)`: another item follows) or `close` (`Some(true)`: the
+    /// container ended). `None` leaves the position on whatever came instead.
+    #[inline]
+    fn next_item(&mut self, close: u8) -> Option<bool> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                Some(false)
+            }
+            Some(b) if b == close => {
+                self.pos += 1;
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
     // A method, like every other error helper of the scanner, so call sites read alike.
     #[allow(clippy::unused_self)]
     fn error(&self, offset: usize, ctx: Ctx<'_>, message: impl Into<String>) -> Error {
@@ -222,17 +242,10 @@ impl Scanner<'_> {
             loop {
                 let c = circuits.len();
                 circuits.push(self.circuit(c)?);
-                self.skip_ws();
-                match self.peek() {
-                    Some(b',') => {
-                        self.pos += 1;
-                        self.skip_ws();
-                    }
-                    Some(b']') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => {
+                match self.next_item(b']') {
+                    Some(false) => {}
+                    Some(true) => break,
+                    None => {
                         let ctx = Ctx {
                             circuit: Some(c),
                             ..Ctx::default()
@@ -303,17 +316,10 @@ impl Scanner<'_> {
                 spelling: spelling.map(|i| i == 1),
             });
             seen.insert(name);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(keys);
-                }
-                _ => return Err(self.expected("',' or '}' after a key's shots", ctx)),
+            match self.next_item(b'}') {
+                Some(false) => {}
+                Some(true) => return Ok(keys),
+                None => return Err(self.expected("',' or '}' after a key's shots", ctx)),
             }
         }
     }
@@ -364,18 +370,13 @@ impl Scanner<'_> {
                 Some(_) => {}
             }
             shot += 1;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                }
-                Some(b']') => {
-                    self.pos += 1;
+            match self.next_item(b']') {
+                Some(false) => {}
+                Some(true) => {
                     self.hints.clear();
                     return Ok((shot, width.unwrap_or(0), splits));
                 }
-                _ => return Err(self.expected("',' or ']' after a shot", sctx)),
+                None => return Err(self.expected("',' or ']' after a shot", sctx)),
             }
         }
     }
@@ -432,17 +433,10 @@ impl Scanner<'_> {
             }
             self.pos += 1;
             q += 1;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(q);
-                }
-                _ => {
+            match self.next_item(b']') {
+                Some(false) => {}
+                Some(true) => return Ok(q),
+                None => {
                     let qctx = Ctx {
                         qubit: Some(q - 1),
                         ..ctx
