@@ -79,13 +79,7 @@ pub fn pack_rows<T: Copy>(
     out: &mut [u8],
 ) -> Result<()> {
     let nb = num_bytes(num_bits);
-    let rows = check_rows(out.len(), nb, "output")?;
-    if src.len() != rows * num_bits {
-        return Err(shape_err(format!(
-            "{} values for {rows} rows of {num_bits} bits",
-            src.len()
-        )));
-    }
+    check_unpacked(out.len(), "output", src.len(), "values", num_bits)?;
     if nb == 0 {
         return Ok(());
     }
@@ -103,13 +97,7 @@ pub fn pack_rows<T: Copy>(
 /// [`Error::Shape`] when the slice lengths do not match.
 pub fn pack_rows_u8(src: &[u8], num_bits: usize, little: bool, out: &mut [u8]) -> Result<()> {
     let nb = num_bytes(num_bits);
-    let rows = check_rows(out.len(), nb, "output")?;
-    if src.len() != rows * num_bits {
-        return Err(shape_err(format!(
-            "{} values for {rows} rows of {num_bits} bits",
-            src.len()
-        )));
-    }
+    check_unpacked(out.len(), "output", src.len(), "values", num_bits)?;
     if nb == 0 {
         return Ok(());
     }
@@ -173,13 +161,7 @@ fn gather8(chunk: &[u8], reversed: bool) -> u8 {
 /// [`Error::Shape`] when the slice lengths do not match.
 pub fn unpack_rows(src: &[u8], num_bits: usize, little: bool, out: &mut [bool]) -> Result<()> {
     let nb = num_bytes(num_bits);
-    let rows = check_rows(src.len(), nb, "input")?;
-    if out.len() != rows * num_bits {
-        return Err(shape_err(format!(
-            "{} output values for {rows} rows of {num_bits} bits",
-            out.len()
-        )));
-    }
+    check_unpacked(src.len(), "input", out.len(), "output values", num_bits)?;
     if nb == 0 {
         return Ok(());
     }
@@ -699,6 +681,24 @@ fn check_rows(len: usize, nb: usize, what: &str) -> Result<usize> {
         )));
     }
     Ok(len / nb)
+}
+
+/// [`check_rows`] of a packed buffer (`packed` bytes) whose rows must match `values` unpacked
+/// values, `num_bits` per row; returns the row count.
+fn check_unpacked(
+    packed: usize,
+    what_packed: &str,
+    values: usize,
+    what_values: &str,
+    num_bits: usize,
+) -> Result<usize> {
+    let rows = check_rows(packed, num_bytes(num_bits), what_packed)?;
+    if values != rows * num_bits {
+        return Err(shape_err(format!(
+            "{values} {what_values} for {rows} rows of {num_bits} bits"
+        )));
+    }
+    Ok(rows)
 }
 
 fn shape_err(message: String) -> Error {
